@@ -1,0 +1,77 @@
+"""The `sparkctl` typer application: wires command modules and owns error-to-exit-code mapping.
+
+Command modules must keep heavy imports (ansible_runner, paramiko, matplotlib) inside their
+functions so that `sparkctl topology show` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from sparkctl import __version__
+from sparkctl.errors import SparkctlError
+from sparkctl.exitcodes import ExitCode
+
+
+class _ErrorHandlingGroup(TyperGroup):
+    """Turns expected errors into a message and an exit code; works under CliRunner too."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SparkctlError as exc:
+            click.echo(f"sparkctl: error: {exc}", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("sparkctl: interrupted", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+
+
+app = typer.Typer(
+    cls=_ErrorHandlingGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Provision, validate and watch clusters of 1-4 NVIDIA DGX Spark machines.\n\n"
+    "Every command that acts on a cluster takes one target: --topology NAME --hosts h1,h2,..; "
+    "--cluster FILE; --inventory FILE; or --lab NAME.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sparkctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """sparkctl."""
+
+
+def _register() -> None:
+    # Import order is the order of `sparkctl --help`.
+    from sparkctl.cli import init, inventory, topology
+
+    app.add_typer(topology.app, name="topology")
+    app.command("init")(init.init)
+    app.command("inventory")(inventory.inventory)
+
+
+_register()
+
+
+def main() -> None:
+    # standalone_mode keeps click's own usage errors at exit 2.
+    try:
+        app()
+    except KeyboardInterrupt:
+        click.echo("sparkctl: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))

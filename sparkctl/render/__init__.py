@@ -1,0 +1,1 @@
+"""Rendering what sparkctl hands to other tools: inventories, bundles, diagrams."""

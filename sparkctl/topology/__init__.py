@@ -1,0 +1,1 @@
+"""Cluster topology: the hardware of one Spark, cables, built-in topologies, rules, addresses."""

@@ -1,0 +1,138 @@
+"""Cabling rules. Each violation names the node and port and says how to fix it."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import networkx as nx
+
+from sparkctl.topology.graph import spark_nodes, switchless_cycles
+from sparkctl.topology.hardware import MAX_SPARKS, PORTS
+from sparkctl.topology.model import MTU_MAX, MTU_MIN, SWITCH, ClusterSpec, Violation
+
+# RFC 1123 host name label: what ssh, Ansible and /etc/hosts all accept.
+_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def check_spec(spec: ClusterSpec, graph: nx.MultiGraph) -> list[Violation]:
+    """Every rule, in a stable order; an empty list means the cluster is valid."""
+    found: list[Violation] = []
+    found += _check_nodes(spec)
+    found += _check_cables(spec)
+    found += _check_mtu(spec)
+    if not any(v.code in ("unknown-node", "bad-port") for v in found):
+        found += _check_connected(spec, graph)
+        found += _check_cycles(graph)
+    return found
+
+
+def _check_nodes(spec: ClusterSpec) -> list[Violation]:
+    found = []
+    count = len(spec.nodes)
+    if count == 0:
+        found.append(Violation("node-count", "the cluster has no Sparks",
+                               hint="list 1 to 4 nodes"))
+    elif count > MAX_SPARKS:
+        found.append(Violation(
+            "node-count", f"{count} Sparks declared; sparkctl supports 1 to {MAX_SPARKS}",
+            hint=f"remove {count - MAX_SPARKS} node(s); larger clusters need a different fabric",
+            location=spec.location("nodes")))
+    seen: dict[str, int] = {}
+    for node in spec.nodes:
+        loc = spec.location(f"node:{node.name}")
+        if node.name == SWITCH:
+            found.append(Violation("reserved-name", f"'{SWITCH}' is reserved for the switch",
+                                   node=node.name, hint="rename this Spark", location=loc))
+        elif not _HOSTNAME.match(node.name):
+            found.append(Violation(
+                "bad-hostname", f"{node.name!r} is not a valid host name",
+                hint="use letters, digits and '-', 1-63 characters, not starting or ending with '-'",
+                location=loc))
+        if node.name in seen:
+            found.append(Violation("duplicate-host", f"host {node.name!r} is declared twice",
+                                   node=node.name, hint="give every Spark its own name",
+                                   location=loc))
+        seen[node.name] = 1
+    return found
+
+
+def _check_cables(spec: ClusterSpec) -> list[Violation]:
+    found = []
+    names = set(spec.node_names)
+    users: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for index, cable in enumerate(spec.cables):
+        loc = spec.location(f"cable:{index}")
+        if cable.a.is_switch and cable.b.is_switch:
+            found.append(Violation("switch-loop", f"cable {cable} joins the switch to itself",
+                                   hint="remove it", location=loc))
+            continue
+        for end in cable.ends():
+            if end.is_switch:
+                continue
+            if end.node not in names:
+                found.append(Violation(
+                    "unknown-node", f"cable {cable} names unknown node {end.node!r}",
+                    hint=f"declare it under nodes, or use one of: {', '.join(sorted(names))}",
+                    location=loc))
+            if end.port not in PORTS:
+                found.append(Violation(
+                    "bad-port", f"port p{end.port} does not exist (a Spark has p0 and p1)",
+                    node=end.node, port=end.port, hint="use p0 or p1", location=loc))
+            else:
+                users[(end.node, end.port)].append(index)
+        if cable.a.node == cable.b.node:
+            found.append(Violation(
+                "self-loop", f"cable {cable} connects the node to itself",
+                node=cable.a.node, port=cable.a.port,
+                hint="a loopback cable carries no cluster traffic; cable it to another Spark",
+                location=loc))
+    for (node, port), cables in sorted(users.items()):
+        if len(cables) > 1:
+            listed = ", ".join(str(spec.cables[i]) for i in cables)
+            found.append(Violation(
+                "port-reused", f"port carries {len(cables)} cables ({listed})",
+                node=node, port=port, hint="a QSFP port takes one cable; move one to a free port",
+                location=spec.location(f"cable:{cables[1]}")))
+    return found
+
+
+def _check_mtu(spec: ClusterSpec) -> list[Violation]:
+    if MTU_MIN <= spec.mtu <= MTU_MAX:
+        return []
+    return [Violation(
+        "bad-mtu", f"MTU {spec.mtu} is outside {MTU_MIN}-{MTU_MAX}",
+        hint="use 9000 (community default), 4200 (RoCE active_mtu 4096) or 1500 (NVIDIA default)",
+        location=spec.location("mtu"))]
+
+
+def _check_connected(spec: ClusterSpec, graph: nx.MultiGraph) -> list[Violation]:
+    sparks = spark_nodes(graph)
+    if len(sparks) < 2 or nx.is_connected(graph):
+        return []
+    components = sorted((sorted(c - {SWITCH}) for c in nx.connected_components(graph)),
+                        key=lambda c: c[:1])
+    components = [c for c in components if c]
+    main, *rest = sorted(components, key=len, reverse=True)
+    return [
+        Violation("disconnected",
+                  f"not cabled to the rest of the cluster ({', '.join(main)})",
+                  node=part[0],
+                  hint="add a cable from a free port of this node to the others",
+                  location=spec.location(f"node:{part[0]}"))
+        for part in rest
+    ]
+
+
+def _check_cycles(graph: nx.MultiGraph) -> list[Violation]:
+    found = []
+    for cycle in switchless_cycles(graph):
+        if len(cycle) > 3:
+            found.append(Violation(
+                "long-ring",
+                f"switchless ring of {len(cycle)} Sparks ({' -> '.join(cycle)}): traffic between "
+                "non-adjacent nodes would need IP forwarding and static routes, which NCCL's "
+                "subnet-aware routing does not provide",
+                node=cycle[0],
+                hint="use a RoCE switch for 4 nodes (topology switch4), or a 3-node ring"))
+    return found
