@@ -259,7 +259,7 @@ class _Reader:
             return default
         value = doc[key]
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items:
+        if not isinstance(items, list) or (key == "pool" and not items):
             self.fail(f"{key} must be a CIDR or a list of CIDRs", doc.value_marks[key],
                       hint="e.g. 192.168.100.0/22")
         nets = []

@@ -6,11 +6,12 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sparkctl.targets import Target, resolve_target
+if TYPE_CHECKING:
+    from sparkctl.targets import Target
 
 TopologyOpt = Annotated[str | None, typer.Option(
     "--topology", "-t", help="Built-in topology: single, direct, direct-dual, ring3, switch2-4.")]
@@ -26,6 +27,9 @@ LabOpt = Annotated[str | None, typer.Option(
 
 def target_from_options(topology: str | None, hosts: str | None, cluster: Path | None,
                         inventory: Path | None, lab: str | None) -> Target:
+    # Lazy: the graph model (networkx) costs ~0.1 s to import; --help should not pay it.
+    from sparkctl.targets import resolve_target
+
     return resolve_target(topology=topology, hosts=hosts, cluster=cluster, inventory=inventory,
                           lab=lab)
 

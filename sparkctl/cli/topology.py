@@ -48,8 +48,8 @@ def list_topologies(
 def show(
     name_or_file: NameOrFile,
     hosts: HostsOpt = None,
-    format: Annotated[ShowFormat, typer.Option("--format", "-f",
-                                               help="table, json, dot or mermaid.")] = ShowFormat.table,
+    format: Annotated[ShowFormat, typer.Option(
+        "--format", "-f", help="table, json, dot or mermaid.")] = ShowFormat.table,
 ) -> None:
     """Show cables, ports, rails, subnets and addresses of a topology.
 

@@ -47,7 +47,7 @@ def _check_nodes(spec: ClusterSpec) -> list[Violation]:
         elif not _HOSTNAME.match(node.name):
             found.append(Violation(
                 "bad-hostname", f"{node.name!r} is not a valid host name",
-                hint="use letters, digits and '-', 1-63 characters, not starting or ending with '-'",
+                hint="use letters, digits and '-' (1-63 characters, no '-' at either end)",
                 location=loc))
         if node.name in seen:
             found.append(Violation("duplicate-host", f"host {node.name!r} is declared twice",
@@ -87,6 +87,21 @@ def _check_cables(spec: ClusterSpec) -> list[Violation]:
                 node=cable.a.node, port=cable.a.port,
                 hint="a loopback cable carries no cluster traffic; cable it to another Spark",
                 location=loc))
+    switch_ports: dict[str, list[int]] = defaultdict(list)
+    for index, cable in enumerate(spec.cables):
+        if cable.to_switch and not (cable.a.is_switch and cable.b.is_switch):
+            end = cable.b if cable.a.is_switch else cable.a
+            switch_ports[end.node].append(index)
+    for node, cables in sorted(switch_ports.items()):
+        if len(cables) > 1:
+            found.append(Violation(
+                "switch-twice",
+                "both QSFP ports go to the switch: two interfaces of one node would share each "
+                "rail subnet, and the kernel would answer from either",
+                node=node, port=spec.cables[cables[1]].a.port
+                if not spec.cables[cables[1]].a.is_switch else spec.cables[cables[1]].b.port,
+                hint="cable one port per Spark to the switch (NVIDIA uses p1)",
+                location=spec.location(f"cable:{cables[1]}")))
     for (node, port), cables in sorted(users.items()):
         if len(cables) > 1:
             listed = ", ".join(str(spec.cables[i]) for i in cables)
