@@ -71,7 +71,7 @@ def to_dot(cluster: Cluster) -> str:
     spec = cluster.spec
     out = [
         f"graph {_dot_id(spec.name)} {{",
-        '  graph [rankdir=LR, fontname="Helvetica", labelloc=t, '
+        '  graph [rankdir=LR, nodesep=0.6, ranksep=1.2, fontname="Helvetica", labelloc=t, '
         f'label="{spec.name}: {spec.topology}, MTU {spec.mtu}"];',
         '  node [shape=plaintext, fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',

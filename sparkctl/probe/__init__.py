@@ -1,0 +1,1 @@
+"""Running commands on cluster nodes over SSH (paramiko), in parallel, each bounded in time."""
