@@ -58,11 +58,12 @@ def _root(
 
 def _register() -> None:
     # Import order is the order of `sparkctl --help`.
-    from sparkctl.cli import init, inventory, topology
+    from sparkctl.cli import analyze, init, inventory, topology
 
     app.add_typer(topology.app, name="topology")
     app.command("init")(init.init)
     app.command("inventory")(inventory.inventory)
+    app.command("analyze")(analyze.analyze)
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Pure parsers of tool output, expected values, verdicts and diagnoses (no network here)."""

@@ -1,0 +1,138 @@
+"""Every real fixture through detect -> parse -> judge, with the verdict each one must get."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, fixture_files, fixture_id
+
+from sparkctl.checks.analyze import UNPARSEABLE, analyze_file
+
+# file -> (tool, verdict). Read off the files themselves (see tests/fixtures/SOURCES.md).
+EXPECTED = {
+    "ethtool/gx10_chronara_ethtool_S_lane_errors_FRAGMENT.txt": ("ethtool", "degraded"),
+    "ethtool/gx10_chronara_ethtool_enp1s0f0np0_FRAGMENT.txt": ("ethtool", "pass"),
+    "ethtool/mlx5_bluefield3_ethtool_i_aarch64.txt": ("ethtool", "pass"),
+    "ethtool/mlx5_cx4lx_ethtool_S_grep_discards_out_of_buffer.txt": ("ethtool", "pass"),
+    "ethtool/mlx5_cx4lx_ethtool_S_grep_pci_pause.txt": ("ethtool", "degraded"),
+    "ethtool/mlx5_cx7_fw28_ethtool_i_sriov_vf_in_pod.txt": ("ethtool", "pass"),
+    "ethtool/mlx5_ethtool_S_nonzero_counters_rx_discards_phy_rx_out_of_buffer_kernel6.5.txt":
+        ("ethtool", "degraded"),
+    "ethtool/spark_ethtool_i_FRAGMENT.txt": ("ethtool", "pass"),
+    "ethtool/spark_ideo_ethtool_enP2p1s0f0np0_200G_up.txt": ("ethtool", "pass"),
+    "ethtool/spark_ideo_ethtool_enP7s7_10GbE_mgmt.txt": ("ethtool", "pass"),
+    "ethtool/spark_ideo_ethtool_enp1s0f1np1_no_cable_down.txt": ("ethtool", "fail"),
+    "ethtool/spark_ideo_ethtool_stderr_netlink_nonroot.txt": ("ethtool", UNPARSEABLE),
+    "ethtool/spark_koyo_set_fec_rs_then_show.txt": ("ethtool", "pass"),
+    "ethtool/spark_koyo_show_fec_direct_None.txt": ("ethtool", "degraded"),
+    "iperf3/iperf3_3.1.3_client_unable_to_connect_refused_old_wording.txt": ("iperf3", "fail"),
+    "iperf3/iperf3_3.16_json_J_error_control_socket_closed.txt": ("iperf3", "fail"),
+    "iperf3/iperf3_3.6_json_J_error_control_socket_closed.txt": ("iperf3", "fail"),
+    "iperf3/iperf3_3.9_json_J_tcp_single_stream_complete.txt": ("iperf3", "pass"),
+    "iperf3/spark_es_iperf3_client_P4_sum.txt": ("iperf3", "pass"),
+    "iperf3/spark_es_iperf3_client_bond_single_stream.txt": ("iperf3", "pass"),
+    "iperf3/spark_es_iperf3_client_text_run1.txt": ("iperf3", "pass"),
+    "iperf3/spark_es_iperf3_version.txt": ("iperf3", UNPARSEABLE),
+    "misc/spark_es_ibstat_all_active_rate100.txt": ("ibstat", "pass"),
+    "misc/spark_es_ip_addr_show.txt": ("ip", UNPARSEABLE),
+    "misc/spark_es_ip_link_show.txt": ("ip", UNPARSEABLE),
+    "misc/spark_es_lspci_connectx7.txt": ("lspci", UNPARSEABLE),
+    "misc/spark_es_ping_destination_unreachable.txt": ("ping", UNPARSEABLE),
+    "misc/spark_es_proc_net_bonding_bond0.txt": ("bonding", UNPARSEABLE),
+    "misc/spark_ideo_ip_link_show_enp1s0f0np0_mtu9000.txt": ("ip", UNPARSEABLE),
+    "nccl-debug/nccl1812_failed_to_open_libibverbs_HEAD.txt": ("nccl-debug", "fail"),
+    "nccl-debug/nccl2013_ibv_modify_qp_failed_110_WARN_line_REDACTED.txt":
+        ("nccl-debug", "fail"),
+    "nccl-debug/ncclt252_net_ib_completion_error_vendor_err_81_FRAGMENT.txt":
+        ("nccl-debug", "fail"),
+    "nccl-debug/pytorch99669_net_ib_no_device_socket_fallback_HEAD.txt": ("nccl-debug", "fail"),
+    "nccl-debug/spark_ideo_nccl_ib_two_roce_devices_FRAGMENT.txt": ("nccl-debug", "pass"),
+    "nccl-debug/spark_ideo_nccl_socket_fallback_FRAGMENT.txt": ("nccl-debug", "fail"),
+    "nccl-debug/spark_koyo_debug_good_switch_part1_head.txt": ("nccl-debug", "pass"),
+    # The tail holds the one 1 GiB result row: 21.99 GB/s >= 21.875.
+    "nccl-debug/spark_koyo_debug_good_switch_part2_tail.txt": ("nccl-tests", "pass"),
+    "nccl-tests/all_gather_perf_mpirun_np1_h100.json": ("nccl-tests", "pass"),
+    "nccl-tests/all_reduce_perf_1gpu_h100.json": ("nccl-tests", "pass"),
+    "nccl-tests/all_reduce_perf_1gpu_h100.txt": ("nccl-tests", "pass"),
+    "nccl-tests/all_reduce_perf_1gpu_h100_nccl_debug_socket_fallback.txt":
+        ("nccl-tests", "degraded"),
+    "nccl-tests/all_reduce_perf_bad_socket_ifname_error.txt": ("nccl-tests", "fail"),
+    "nccl-tests/all_reduce_perf_missing_gpu_error.txt": ("nccl-tests", "fail"),
+    "nccl-tests/all_reduce_perf_mpirun_np1_h100.txt": ("nccl-tests", "pass"),
+    "nccl-tests/all_reduce_perf_mpirun_np2_one_gpu_error.txt": ("nccl-tests", "fail"),
+    "nccl-tests/mpirun_orte_unable_to_start_daemons_TRUNCATED.txt": ("mpirun", "fail"),
+    "nccl-tests/ncclt204_test_nccl_failure_internal_error_FRAGMENT.txt": ("nccl-tests", "fail"),
+    "nccl-tests/spark_koyo_all_gather_2node_direct_degraded_2p8GBps.txt": ("nccl-tests", "fail"),
+    "nccl-tests/spark_koyo_all_gather_2node_direct_fecRS_degraded.txt": ("nccl-tests", "fail"),
+    "nccl-tests/spark_koyo_all_gather_2node_switch_good_21GBps.txt": ("nccl-tests", "pass"),
+    "nvidia-smi/gb10_thinkstation_pgx_nvidia_smi_580.159.03_vllm_enginecore.txt":
+        ("nvidia-smi", "pass"),
+    "nvidia-smi/nvidia-smi-q.xml": ("nvidia-smi", "pass"),
+    "nvidia-smi/nvidia-smi.txt": ("nvidia-smi", "pass"),
+    "nvidia-smi/query-gpu.csv": ("nvidia-smi", "pass"),
+    "nvidia-smi/spark_arctictraining_pr345_nvidia_smi_table_TRUNCATED.txt":
+        ("nvidia-smi", "pass"),
+    "nvidia-smi/spark_es_nvidia_smi_in_k8s_pod.txt": ("nvidia-smi", "pass"),
+    "nvidia-smi/spark_nemoclaw_report_nvidia_smi_580.126.09_P8_idle.txt": ("nvidia-smi", "pass"),
+    "nvidia-smi/spark_nomad_pr87_nvidia_smi_q_ELIDED.txt": ("nvidia-smi", "pass"),
+    "nvidia-smi/spark_obrienlabs_nvidia_smi_580.95.05_P0_display_on_3procs.txt":
+        ("nvidia-smi", "pass"),
+    "nvidia-smi/spark_unsloth_pr10703_query_gpu_csv_memory_NA.txt": ("nvidia-smi", "pass"),
+    "os-release/spark_armlp_lsb_release_a_ubuntu_24.04.3.txt": ("lsb_release", UNPARSEABLE),
+    "os-release/spark_es_uname_a.txt": ("uname", UNPARSEABLE),
+    "os-release/spark_sionna_cat_etc_dgx_release.txt": ("dgx-release", UNPARSEABLE),
+    "os-release/spark_sionna_cat_etc_lsb_release.txt": ("lsb_release", UNPARSEABLE),
+    "perftest/gb10_trevor_client_report_gbits_q4_rdma_cm_forcelinkIB.txt": ("ib_write_bw", "pass"),
+    "perftest/gb10_trevor_server_waiting_rdma_cm.txt": ("perftest", UNPARSEABLE),
+    "perftest/perftest_issue132_rdma_cm_failure_FRAGMENT.txt": ("perftest", "fail"),
+    "perftest/perftest_no_device_found_k8s106.txt": ("perftest", "fail"),
+    "perftest/spark4_crs804_client_completion_error_status12_FRAGMENT.txt": ("perftest", "fail"),
+    "perftest/spark_eksblog_two_concurrent_clients_interleaved_report_gbits_98Gbps_TRUNCATED.txt":
+        ("ib_write_bw", "pass"),
+    "perftest/spark_es_client_default_mbsec_link1.txt": ("ib_write_bw", "pass"),
+    "perftest/spark_es_client_default_mbsec_link1_run2.txt": ("ib_write_bw", "pass"),
+    "perftest/spark_es_client_rocep1s0f1_link2.txt": ("ib_write_bw", "pass"),
+    "perftest/spark_es_ib_write_lat_client.txt": ("ib_write_lat", "pass"),
+    "perftest/spark_eugr_ib_write_lat_client_rdma_cm.txt": ("ib_write_lat", "pass"),
+    "perftest/spark_nvidia_playbook_client1_run_infinitely_rocep1s0f0_92Gbps.txt":
+        ("ib_write_bw", "pass"),
+    "perftest/spark_nvidia_playbook_client2_run_infinitely_roceP2p1s0f0_97Gbps.txt":
+        ("ib_write_bw", "pass"),
+    "rdma/gb10_sean_ibdev2netdev_2up_2down.txt": ("ibdev2netdev", "pass"),
+    "rdma/gb10_sean_rdma_link_2active_2down.txt": ("rdma link", "pass"),
+    "rdma/gx10_chronara_rdma_link_show_4active.txt": ("rdma link", "pass"),
+    "rdma/spark_es_ibv_devinfo_4ports_active_mtu1024.txt": ("ibv_devinfo", "pass"),
+    "rdma/spark_ideo_ibdev2netdev_one_cable_port0.txt": ("ibdev2netdev", "pass"),
+    "rdma/spark_ideo_ibv_devinfo_head_2active_2down_mtu4096.txt": ("ibv_devinfo", "pass"),
+    "rdma/spark_ideo_ibv_devinfo_worker_2active_2down_mtu4096.txt": ("ibv_devinfo", "pass"),
+    "rdma/spark_unk_nodeA_ibdev2netdev_f1_up_f0_down.txt": ("ibdev2netdev", "pass"),
+    "rdma/spark_unk_nodeA_ibv_devinfo_port1_active_port0_down_fw28.45.4028.txt":
+        ("ibv_devinfo", "pass"),
+}
+
+FILES = fixture_files()
+
+
+def test_the_fixture_copy_is_complete():
+    assert len(FILES) >= 85, f"expected the full copy of ../shared/fixtures in {FIXTURES}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=fixture_id)
+def test_every_fixture_is_analyzed_without_crashing(path):
+    result = analyze_file(path)
+    assert result.verdict in ("pass", "degraded", "fail", UNPARSEABLE)
+    assert result.diagnosis
+    assert result.file == str(path)
+    if result.verdict != UNPARSEABLE:
+        assert result.metrics, "a judged file must carry its parsed metrics"
+
+
+@pytest.mark.parametrize("path", FILES, ids=fixture_id)
+def test_every_fixture_gets_its_expected_tool_and_verdict(path):
+    key = fixture_id(path)
+    assert key in EXPECTED, f"new fixture {key}: add its expected (tool, verdict) to EXPECTED"
+    result = analyze_file(path)
+    assert (result.tool, result.verdict) == EXPECTED[key], result.diagnosis
+
+
+def test_expectations_name_only_existing_files():
+    assert set(EXPECTED) <= {fixture_id(p) for p in FILES}
