@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,14 +19,14 @@ from sparkctl.exitcodes import ExitCode
 class _ErrorHandlingGroup(TyperGroup):
     """Turns expected errors into a message and an exit code; works under CliRunner too."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except SparkctlError as exc:
-            click.echo(f"sparkctl: error: {exc}", err=True)
+            typer.echo(f"sparkctl: error: {exc}", err=True)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            click.echo("sparkctl: interrupted", err=True)
+            typer.echo("sparkctl: interrupted", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
 
 
@@ -58,12 +57,15 @@ def _root(
 
 def _register() -> None:
     # Import order is the order of `sparkctl --help`.
-    from sparkctl.cli import analyze, init, inventory, topology
+    from sparkctl.cli import init, inventory, topology
 
     app.add_typer(topology.app, name="topology")
     app.command("init")(init.init)
     app.command("inventory")(inventory.inventory)
+    from sparkctl.cli import analyze  # noqa: I001
     app.command("analyze")(analyze.analyze)
+    from sparkctl.cli import plan  # noqa: I001
+    app.command("plan")(plan.plan)
 
 
 _register()
@@ -74,5 +76,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        click.echo("sparkctl: interrupted", err=True)
+        typer.echo("sparkctl: interrupted", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
