@@ -64,8 +64,12 @@ def _register() -> None:
     app.command("inventory")(inventory.inventory)
     from sparkctl.cli import analyze  # noqa: I001
     app.command("analyze")(analyze.analyze)
+    from sparkctl.cli import discover  # noqa: I001
+    app.command("discover")(discover.discover)
     from sparkctl.cli import plan  # noqa: I001
     app.command("plan")(plan.plan)
+    from sparkctl.cli import lab  # noqa: I001
+    app.add_typer(lab.app, name="lab")
 
 
 _register()

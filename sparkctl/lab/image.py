@@ -1,0 +1,162 @@
+"""The Debian base root filesystem shared (read-only, as overlay lower dir) by every lab node.
+
+Built once with debootstrap and cached under CACHE_ROOT/base-<hash>, where the hash covers
+the recipe (suite, variant, packages, post-install steps): change the recipe and the next
+`lab up` builds a new image; otherwise every lab reuses the cached one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sparkctl.errors import EnvironmentProblem, RunFailed
+from sparkctl.lab import paths
+from sparkctl.lab.system import require_binaries, require_root, run
+
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+BUILD_TIMEOUT_S = 900.0
+
+# What a simulated Spark needs: sshd and python3 for Ansible, iproute2/ethtool/ping/iperf3
+# for link checks, openmpi + mpi4py for the CPU all-reduce, iptables for the drop-tcp fault.
+NODE_PACKAGES = (
+    "openssh-server", "openssh-client", "iproute2", "iputils-ping", "python3", "python3-apt",
+    "iperf3", "ethtool", "procps", "sudo", "kmod", "openmpi-bin", "python3-mpi4py", "rsync",
+    "iptables", "ca-certificates", "less", "cron",
+)
+
+# Nodes have no systemd and no login sessions: PAM's loginuid would refuse root logins, and
+# host keys are generated per node by `lab up` (never shared through the image).
+SSHD_DROPIN = """\
+# Written by the sparkctl lab base image: key-only root login, no PAM (no systemd here).
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+HostKey /etc/ssh/ssh_host_ed25519_key
+"""
+
+POST_INSTALL = (
+    "rm -f /etc/ssh/ssh_host_*",
+    "apt-get clean",
+    "rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/locale/*",
+    "mkdir -p /root/.ssh && chmod 700 /root/.ssh",
+)
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    suite: str = "bookworm"
+    variant: str = "minbase"
+    packages: tuple[str, ...] = NODE_PACKAGES
+    sshd_dropin: str = SSHD_DROPIN
+    post_install: tuple[str, ...] = POST_INSTALL
+    # Bump when the build procedure changes in a way the fields above do not show.
+    revision: int = 1
+
+    def digest(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    root: Path  # the rootfs directory (overlay lower dir)
+    digest: str
+    built_now: bool
+    build_seconds: float | None
+
+
+def image_dir(recipe: ImageRecipe) -> Path:
+    return paths.CACHE_ROOT / f"base-{recipe.digest()}"
+
+
+def cached_image(recipe: ImageRecipe) -> BaseImage | None:
+    directory = image_dir(recipe)
+    if (directory / "complete").is_file() and (directory / "rootfs" / "usr/sbin/sshd").exists():
+        return BaseImage(directory / "rootfs", recipe.digest(), False, None)
+    return None
+
+
+def ensure_base_image(recipe: ImageRecipe | None = None, *, mirror: str | None = None,
+                      log=None) -> BaseImage:
+    """Return the cached image for this recipe, building it first when absent."""
+    recipe = recipe or ImageRecipe()
+    found = cached_image(recipe)
+    if found:
+        return found
+    require_root("building the lab base image")
+    require_binaries(["debootstrap", "chroot"])
+    paths.CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(paths.CACHE_ROOT / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second builder waits, then finds the cache
+        found = cached_image(recipe)
+        if found:
+            return found
+        return _build(recipe, mirror or os.environ.get("SPARKCTL_LAB_MIRROR", DEFAULT_MIRROR),
+                      log)
+
+
+def _build(recipe: ImageRecipe, mirror: str, log) -> BaseImage:
+    started = time.monotonic()
+    final = image_dir(recipe)
+    scratch = paths.CACHE_ROOT / f".build-{recipe.digest()}-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    rootfs = scratch / "rootfs"
+    rootfs.mkdir(parents=True)
+    debs = paths.CACHE_ROOT / "debs"  # keeps downloads across recipe changes
+    debs.mkdir(exist_ok=True)
+    if log:
+        log(f"building lab base image {recipe.digest()} with debootstrap (about a minute)...")
+    try:
+        run(["debootstrap", f"--variant={recipe.variant}", f"--cache-dir={debs}",
+             f"--include={','.join(recipe.packages)}", recipe.suite, str(rootfs), mirror],
+            timeout=BUILD_TIMEOUT_S, what="debootstrap")
+        dropin = rootfs / "etc/ssh/sshd_config.d/sparkctl-lab.conf"
+        dropin.write_text(recipe.sshd_dropin)
+        for step in recipe.post_install:
+            run(["chroot", str(rootfs), "/bin/sh", "-c", step], timeout=120,
+                what=f"base image step {step!r}")
+    except RunFailed as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise EnvironmentProblem(
+            f"cannot build the lab base image: {exc.message}",
+            hint=f"debootstrap needs the Debian mirror {mirror} (set SPARKCTL_LAB_MIRROR to "
+            "another one) and about 400 MB under " + str(paths.CACHE_ROOT),
+        ) from exc
+    (scratch / "recipe.json").write_text(json.dumps(asdict(recipe), indent=1, sort_keys=True))
+    (scratch / "complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
+    shutil.rmtree(final, ignore_errors=True)  # a half-built leftover without "complete"
+    os.rename(scratch, final)
+    prune_images(keep={recipe.digest()})
+    elapsed = time.monotonic() - started
+    if log:
+        log(f"base image ready in {elapsed:.0f} s: {final}")
+    return BaseImage(final / "rootfs", recipe.digest(), True, elapsed)
+
+
+def prune_images(keep: set[str]) -> list[Path]:
+    """Delete cached images of older recipes that no lab on this machine still runs on."""
+    from sparkctl.lab import state
+
+    in_use = set(keep)
+    for name in state.list_names():
+        try:
+            record = state.load(name)
+        except Exception:  # noqa: BLE001 - an unreadable record: keep every image to be safe
+            return []
+        if record is not None:
+            in_use.add(record.image)
+    removed = []
+    for directory in paths.CACHE_ROOT.glob("base-*"):
+        if directory.name.removeprefix("base-") not in in_use:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
