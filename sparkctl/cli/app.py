@@ -70,6 +70,8 @@ def _register() -> None:
     app.command("plan")(plan.plan)
     from sparkctl.cli import lab  # noqa: I001
     app.add_typer(lab.app, name="lab")
+    from sparkctl.cli import provision  # noqa: I001
+    provision.register(app)
 
 
 _register()

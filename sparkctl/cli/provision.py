@@ -1,0 +1,80 @@
+"""`sparkctl provision (target)`: run the roles on the cluster with live progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sparkctl.cli.common import (
+    ClusterOpt,
+    HostsOpt,
+    InventoryOpt,
+    LabOpt,
+    TopologyOpt,
+    target_from_options,
+)
+from sparkctl.errors import RunFailed
+from sparkctl.exitcodes import ExitCode
+
+
+def provision(
+    topology: TopologyOpt = None,
+    hosts: HostsOpt = None,
+    cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Show what would change; "
+                                        "change nothing.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show file and state differences.")]
+    = False,
+    tags: Annotated[str | None, typer.Option(help="Only these roles, e.g. network,ssh_mesh "
+                                             "(preflight always runs).")] = None,
+    skip_tags: Annotated[str | None, typer.Option(help="Skip these roles.")] = None,
+    limit: Annotated[str | None, typer.Option(help="Only these nodes (names or patterns, "
+                                              "comma-separated).")] = None,
+    forks: Annotated[int | None, typer.Option(help="Parallel nodes (default: all).")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="Where run records go (default "
+                                                  "~/.local/state/sparkctl/runs).")] = None,
+    timeout: Annotated[int, typer.Option(help="Stop the whole run after this many seconds.")]
+    = 4 * 3600,
+) -> None:
+    """Configure the cluster: network plan, SSH mesh, RDMA, drivers, MPI, NCCL."""
+    from rich.console import Console
+
+    from sparkctl.provision.plan import split_csv
+    from sparkctl.provision.progress import RichProgress, print_diffs, print_summary
+    from sparkctl.provision.runner import ProvisionRequest, resume_hint
+    from sparkctl.provision.runner import provision as run_provision
+
+    target = target_from_options(topology, hosts, cluster, inventory, lab)
+    request = ProvisionRequest(check=check, diff=diff, tags=split_csv(tags),
+                               skip_tags=split_csv(skip_tags), limit=limit, forks=forks,
+                               runs_dir=runs_dir, timeout_s=timeout)
+    console = Console()
+    result = run_provision(target, request, RichProgress(Console(stderr=True)))
+    if diff:
+        print_diffs(console, result)
+    print_summary(console, result)
+    if result.status == "canceled":
+        typer.echo(f"sparkctl: interrupted; stopped the run. To resume, "
+                   f"{resume_hint(result)}.", err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if result.status == "timeout":
+        raise RunFailed(f"the run took longer than {timeout} s and was stopped",
+                        hint=f"see {result.run_dir}; {resume_hint(result)}")
+    if not result.ok:
+        bad = [h for h, s in result.stats.items() if s.failed or s.unreachable]
+        what = f"on {', '.join(bad)}" if bad else f"(ansible-playbook exit {result.rc})"
+        raise RunFailed(f"provisioning failed {what}",
+                        hint=f"fix what the table says, then {resume_hint(result)}; "
+                        f"logs: {result.run_dir}/artifacts/run/stdout")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `render` and `provision` to the app (one line in cli/app.py)."""
+    from sparkctl.cli.render import render
+
+    app.command("render")(render)
+    app.command("provision")(provision)

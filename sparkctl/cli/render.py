@@ -1,0 +1,38 @@
+"""`sparkctl render (target) -o DIR`: write a self-contained Ansible bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sparkctl.cli.common import (
+    ClusterOpt,
+    HostsOpt,
+    InventoryOpt,
+    LabOpt,
+    TopologyOpt,
+    target_from_options,
+)
+
+
+def render(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the bundle "
+                                         "into (new, empty, or an earlier bundle).")],
+    topology: TopologyOpt = None,
+    hosts: HostsOpt = None,
+    cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    forks: Annotated[int | None, typer.Option(help="Ansible forks (default: node count, "
+                                              "at least 5).")] = None,
+) -> None:
+    """Write inventory, vars, ansible.cfg, site.yml and roles: runs with plain ansible-playbook."""
+    from sparkctl.render.bundle import BundleOptions, render_bundle
+
+    target = target_from_options(topology, hosts, cluster, inventory, lab)
+    bundle = render_bundle(target, output, BundleOptions(forks=forks))
+    typer.echo(f"wrote bundle for {bundle.cluster_name} ({', '.join(bundle.hosts)}) to "
+               f"{bundle.root}")
+    typer.echo(f"run it with: cd {bundle.root} && ansible-playbook site.yml")

@@ -1,0 +1,1 @@
+"""Running a rendered bundle through ansible-runner: events, progress, run records."""

@@ -1,0 +1,288 @@
+"""A self-contained Ansible bundle for one target: inventory, vars, ansible.cfg, site.yml, roles.
+
+`ansible-playbook -i DIR/inventory.yml DIR/site.yml` works on a bundle with no sparkctl
+installed. The bundle also carries `preview/<host>/`: the files the roles will write on each
+node (netplan, nccl.env, hostfile, ssh config), rendered here from the roles' own templates
+with StrictUndefined, for review and golden tests.
+
+Where the Ansible content lives: `content_dir()` looks, in order, at $SPARKCTL_CONTENT_DIR,
+the installed package data (sparkctl/data/{playbooks,templates}) and the source checkout
+(the repository's playbooks/ and templates/ next to the sparkctl package).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sparkctl.errors import EnvironmentProblem, InputError
+from sparkctl.fileio import atomic_write
+from sparkctl.render.inventory import build_inventory
+from sparkctl.render.jinja import render_file
+from sparkctl.targets import Target
+
+MARKER = ".sparkctl-bundle"
+SPARK_GROUP = "sparks"
+# The roles whose defaults the previewed templates read.
+_PREVIEW_DEFAULTS = ("network", "ssh_mesh", "mpi", "nccl")
+# preview file name -> (role, template): what each role writes on a node.
+PREVIEWS: dict[str, tuple[str, str]] = {
+    "40-sparkctl.yaml": ("network", "40-sparkctl.yaml.j2"),
+    "nccl.env": ("nccl", "nccl.env.j2"),
+    "hostfile": ("mpi", "hostfile.j2"),
+    "ssh_config": ("ssh_mesh", "ssh_config.j2"),
+}
+ROLES = ("preflight", "network", "ssh_mesh", "rdma", "drivers", "mpi", "nccl")
+
+
+def content_dir(name: str) -> Path:
+    """The directory of `playbooks` or `templates` (see the module docstring for the order)."""
+    candidates = []
+    override = os.environ.get("SPARKCTL_CONTENT_DIR")
+    if override:
+        candidates.append(Path(override) / name)
+    package = Path(__file__).resolve().parents[1]
+    candidates += [package / "data" / name, package.parent / name]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise EnvironmentProblem(
+        f"cannot find sparkctl's {name}/ directory (looked in "
+        + ", ".join(str(c) for c in candidates) + ")",
+        hint="reinstall sparkctl, or point SPARKCTL_CONTENT_DIR at a checkout")
+
+
+def state_root() -> Path:
+    """Per-user state: cluster keys, SSH control sockets, run records."""
+    override = os.environ.get("SPARKCTL_STATE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "sparkctl"
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    tuned: bool = True  # False: Ansible defaults, for the benchmark's comparison only
+    forks: int | None = None
+    key_dir: Path | None = None  # controller-side cluster key pair
+    control_path_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    cluster_name: str
+    hosts: tuple[str, ...]
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory.yml"
+
+    @property
+    def playbook(self) -> Path:
+        return self.root / "site.yml"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "ansible.cfg"
+
+
+# --- inventory ------------------------------------------------------------------------------
+
+def inventory_for(target: Target) -> tuple[dict, str]:
+    """(parsed inventory, its text). An existing inventory is kept verbatim: a lab's carries
+    the controller's SSH key and known_hosts settings that a rebuilt one would lose."""
+    if target.inventory_path is not None:
+        text = Path(target.inventory_path).read_text(encoding="utf-8")
+        return yaml.safe_load(text), text
+    data = build_inventory(target.cluster)
+    return data, dump_yaml(data, "# Written by sparkctl render; regenerate rather than edit.\n")
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Block sequences indented under their key, as yamllint (ansible-lint) expects."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_IndentedDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any, header: str = "") -> str:
+    return "---\n" + header + yaml.dump(data, Dumper=_IndentedDumper, sort_keys=False,
+                                        default_flow_style=False, width=100)
+
+
+def _walk(group: dict, inherited: dict, out: dict[str, dict], groups: dict[str, list[str]],
+          name: str) -> None:
+    group = group or {}
+    merged = {**inherited, **(group.get("vars") or {})}
+    members = groups.setdefault(name, [])
+    for host, hvars in (group.get("hosts") or {}).items():
+        out[host] = {**out.get(host, merged), **merged, **(hvars or {})}
+        if host not in members:
+            members.append(host)
+    for child, sub in (group.get("children") or {}).items():
+        _walk(sub, merged, out, groups, child)
+        members += [h for h in groups[child] if h not in members]
+
+
+def host_variables(inventory: dict) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    """Each host's merged variables (all < group < host) and the group membership."""
+    hosts: dict[str, dict] = {}
+    groups: dict[str, list[str]] = {}
+    _walk(inventory.get("all") or {}, {}, hosts, groups, "all")
+    if not groups.get(SPARK_GROUP):
+        raise InputError(f"the inventory has no hosts in group '{SPARK_GROUP}'",
+                         hint="sparkctl inventories list nodes under all.children.sparks.hosts")
+    return hosts, groups
+
+
+# --- previews -------------------------------------------------------------------------------
+
+def role_defaults(roles_dir: Path, roles: tuple[str, ...] = _PREVIEW_DEFAULTS) -> dict:
+    """Plain role defaults. Values that are themselves Jinja stay out, so a template that
+    needs one fails under StrictUndefined instead of printing '{{ ... }}'."""
+    merged: dict[str, Any] = {}
+    for role in roles:
+        path = roles_dir / role / "defaults" / "main.yml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        merged.update({k: v for k, v in data.items() if "{{" not in json.dumps(v)})
+    return merged
+
+
+def render_previews(inventory: dict, roles_dir: Path) -> dict[str, str]:
+    """relative path -> text of every file the roles will template on every node."""
+    hosts, groups = host_variables(inventory)
+    defaults = role_defaults(roles_dir)
+    hostvars = {h: {**defaults, **v, "inventory_hostname": h} for h, v in hosts.items()}
+    files: dict[str, str] = {}
+    for host in groups[SPARK_GROUP]:
+        context = {**hostvars[host], "hostvars": hostvars, "groups": groups}
+        for name, (role, template) in PREVIEWS.items():
+            text = render_file(roles_dir / role / "templates" / template, context)
+            files[f"preview/{host}/{name}"] = text.strip() + "\n" if name == "ssh_config" else text
+    return files
+
+
+# --- the bundle -----------------------------------------------------------------------------
+
+def render_ansible_cfg(node_count: int, cluster_name: str, options: BundleOptions) -> str:
+    forks = options.forks or max(node_count, 5)
+    if forks < node_count:
+        raise InputError(f"--forks {forks} is fewer than the {node_count} nodes",
+                         hint="every node should run each task at the same time")
+    control = options.control_path_dir or state_root() / "cp"
+    return render_file(content_dir("templates") / "ansible.cfg.j2", {
+        "cluster_name": cluster_name, "node_count": node_count, "forks": forks,
+        "tuned": options.tuned, "control_path_dir": str(control)})
+
+
+def bundle_vars(cluster_name: str, options: BundleOptions) -> dict:
+    key_dir = options.key_dir or state_root() / "keys" / cluster_name
+    data: dict[str, Any] = {"ssh_mesh_key_dir": str(key_dir)}
+    if not options.tuned:
+        data["sparkctl_gather_subset"] = ["all"]
+    return data
+
+
+_README = """\
+# sparkctl bundle: {name}
+
+Rendered by `sparkctl render`; runs with plain Ansible (ansible-core >= 2.17), no sparkctl:
+
+    cd {dir} && ansible-playbook site.yml                 # everything
+    ansible-playbook site.yml --tags network,ssh_mesh     # some roles
+    ansible-playbook site.yml --check --diff              # what would change
+
+preview/HOST/ holds the files the roles will write on each node, for review.
+group_vars/all/sparkctl.yml says where the controller keeps the cluster's SSH key pair.
+"""
+
+
+def render_bundle(target: Target, out_dir: str | Path,
+                  options: BundleOptions | None = None) -> Bundle:
+    """Write the bundle for `target` into out_dir, replacing an earlier bundle there whole."""
+    options = options or BundleOptions()
+    out = Path(out_dir).absolute()
+    _check_destination(out)
+    inventory, inventory_text = inventory_for(target)
+    hosts, groups = host_variables(inventory)
+    spark_hosts = tuple(groups[SPARK_GROUP])
+    name = target.cluster.spec.name
+    playbooks = content_dir("playbooks")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        shutil.copytree(playbooks / "roles", staging / "roles",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "molecule"))
+        shutil.copy2(playbooks / "site.yml", staging / "site.yml")
+        _write(staging / "inventory.yml", inventory_text, 0o600)
+        _write(staging / "ansible.cfg", render_ansible_cfg(len(spark_hosts), name, options))
+        _write(staging / "group_vars" / "all" / "sparkctl.yml",
+               dump_yaml(bundle_vars(name, options), "# Written by sparkctl render.\n"))
+        _write(staging / ".ansible-lint", _lint_config(verbatim=target.inventory_path is not None))
+        for rel, text in render_previews(inventory, playbooks / "roles").items():
+            _write(staging / rel, text)
+        _write(staging / "README.md", _README.format(name=name, dir=out))
+        _write(staging / MARKER, json.dumps({"cluster": name, "hosts": list(spark_hosts),
+                                             "source": target.description,
+                                             "tuned": options.tuned}) + "\n")
+        os.chmod(staging, 0o755)
+        _swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Bundle(root=out, cluster_name=name, hosts=spark_hosts)
+
+
+def _lint_config(verbatim: bool) -> str:
+    # preview/ holds node files (netplan YAML), not Ansible content; an inventory copied
+    # verbatim from --inventory/--lab keeps its writer's formatting.
+    excluded = ["preview/"] + (["inventory.yml"] if verbatim else [])
+    return dump_yaml({"profile": "production", "offline": True, "exclude_paths": excluded},
+                     "# ansible-lint settings for this bundle (written by sparkctl render).\n")
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+
+
+def _check_destination(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a directory", hint="choose another -o DIR")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise InputError(f"{out} is not empty and holds no sparkctl bundle",
+                         hint="choose a new or empty directory; sparkctl only replaces "
+                         "bundles it wrote")
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    """Readers see the old bundle or the new one, never a mix."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, trash)
+    os.replace(staging, out)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def write_text_atomically(path: Path, text: str) -> Path:
+    return atomic_write(path, text)
