@@ -21,6 +21,7 @@ from sparkctl.topology.addressing import AddressPlan, PlanError, plan_addresses
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
 from sparkctl.topology.environment import hostfile, nccl_env
 from sparkctl.topology.graph import build_graph
+from sparkctl.topology.hardware import device_by_netdev
 from sparkctl.topology.model import (
     DEFAULT_MTU,
     DEFAULT_PLATFORM,
@@ -362,8 +363,12 @@ def spec_from_inventory(inventory: dict, path: str) -> ClusterSpec:
                          location=Location(path),
                          hint="write one with `sparkctl inventory ... -o FILE`") from None
     ordered = sorted(hosts.items(), key=lambda kv: kv[1].get("sparkctl_node_index", 0))
-    nodes, cables, seen = [], [], set()
+    nodes = []
     topology = gvars.get("sparkctl_topology", "custom")
+    # (rail-0 subnet, cable): the plan numbers subnets in declaration order, so sorting by
+    # subnet restores the order, and with it the very addresses the inventory holds.
+    found: dict[frozenset, tuple] = {}
+    switch_ports: list[tuple[int, PortRef]] = []
     for index, (name, hvars) in enumerate(ordered):
         nodes.append(SparkNode(name=name, index=index,
                                mgmt_address=str(hvars.get("ansible_host", name)),
@@ -375,20 +380,17 @@ def spec_from_inventory(inventory: dict, path: str) -> ClusterSpec:
             here = PortRef(name, int(iface["port"]))
             peers = iface.get("peers", [])
             if len(peers) != 1 or str(topology).startswith("switch"):
-                if here not in seen:
-                    cables.append(Cable(here, PortRef(SWITCH, None)))
-                    seen.add(here)
+                switch_ports.append((index, here))
                 continue
-            from sparkctl.topology.hardware import device_by_netdev
-
             dev = device_by_netdev(peers[0]["interface"])
             if dev is None:
                 raise InputError(f"unknown peer interface {peers[0]['interface']!r} on {name}",
                                  location=Location(path))
             there = PortRef(peers[0]["host"], dev.port)
-            if here not in seen and there not in seen:
-                cables.append(Cable(here, there))
-            seen.update((here, there))
+            subnet = ipaddress.IPv4Interface(iface["address"]).network
+            found.setdefault(frozenset((here, there)), (subnet, Cable(here, there)))
+    cables = [Cable(ref, PortRef(SWITCH, None)) for _, ref in sorted(switch_ports)]
+    cables += [cable for _, cable in sorted(found.values(), key=lambda item: item[0])]
     if topology not in BUILTINS:
         topology = "custom"
     reserved = tuple(parse_network(n) for n in gvars.get("sparkctl_reserved", []))

@@ -62,6 +62,8 @@ def _register() -> None:
     app.add_typer(topology.app, name="topology")
     app.command("init")(init.init)
     app.command("inventory")(inventory.inventory)
+    from sparkctl.cli import demo  # noqa: I001
+    app.command("demo")(demo.demo)
     from sparkctl.cli import analyze  # noqa: I001
     app.command("analyze")(analyze.analyze)
     from sparkctl.cli import discover  # noqa: I001
@@ -70,8 +72,12 @@ def _register() -> None:
     app.command("plan")(plan.plan)
     from sparkctl.cli import lab  # noqa: I001
     app.add_typer(lab.app, name="lab")
+    from sparkctl.cli import health  # noqa: I001
+    app.add_typer(health.app, name="health")
     from sparkctl.cli import provision  # noqa: I001
     provision.register(app)
+    from sparkctl.cli import validate  # noqa: I001
+    app.command("validate")(validate.validate)
 
 
 _register()

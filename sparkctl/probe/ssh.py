@@ -52,44 +52,110 @@ class SshSession:
             banner_timeout=connect_timeout, auth_timeout=connect_timeout,
             look_for_keys=endpoint.key_file is None, allow_agent=endpoint.key_file is None)
 
+    def start(self, command: str, timeout: float) -> RemoteProcess:
+        """Start `command` without waiting; it is killed remotely at `timeout` regardless."""
+        return RemoteProcess(self.endpoint.name, command, timeout, session=self)
+
     def run(self, command: str, timeout: float) -> CommandResult:
         """Run `command` through the remote shell; killed remotely and locally at `timeout`."""
-        start = time.monotonic()
-        wrapped = f"timeout -k 1 {max(timeout, 0.5):.1f} sh -c {shlex.quote(command)}"
-        transport = self.client.get_transport()
-        if transport is None or not transport.is_active():
-            return CommandResult(self.endpoint.name, command, None, error="unreachable: "
-                                 "connection closed", duration_s=time.monotonic() - start)
-        channel = transport.open_session(timeout=timeout)
-        channel.settimeout(0.2)
-        channel.exec_command(wrapped)
-        out, err = bytearray(), bytearray()
-        deadline = start + timeout + 2.0  # remote timeout fires first; this is the backstop
-        while True:
-            while channel.recv_ready():
-                out += channel.recv(65536)
-            while channel.recv_stderr_ready():
-                err += channel.recv_stderr(65536)
-            if channel.exit_status_ready() and not channel.recv_ready() \
-                    and not channel.recv_stderr_ready():
-                break
-            if time.monotonic() > deadline:
-                channel.close()
-                return CommandResult(self.endpoint.name, command, None,
-                                     out.decode(errors="replace"), err.decode(errors="replace"),
-                                     time.monotonic() - start,
-                                     error=f"timeout after {timeout:.0f} s")
-            time.sleep(0.01)
-        status = channel.recv_exit_status()
-        channel.close()
-        result = CommandResult(self.endpoint.name, command, status, out.decode(errors="replace"),
-                               err.decode(errors="replace"), time.monotonic() - start)
-        if status == 124:  # coreutils timeout
-            result.error = f"timeout after {timeout:.0f} s"
-        return result
+        return self.start(command, timeout).wait()
 
     def close(self) -> None:
         self.client.close()
+
+
+class RemoteProcess:
+    """A command running on a node: read its output as it comes, then collect the result.
+
+    Servers (iperf3 -s, a TCP listener) print a READY line once listening, so their clients
+    start the moment the server can take them instead of after a guessed sleep.
+    """
+
+    def __init__(self, host: str, command: str, timeout: float,
+                 session: SshSession | None = None, error: str | None = None) -> None:
+        self.host = host
+        self.command = command
+        self.timeout = timeout
+        self.started = time.monotonic()
+        # The remote timeout fires first; the local deadline is the backstop for a node that
+        # stops answering altogether.
+        self.deadline = self.started + timeout + 2.0
+        self._out, self._err = bytearray(), bytearray()
+        self.channel = None
+        self.error = error
+        if session is None:
+            self.error = error or "unreachable: no connection"
+            return
+        wrapped = f"timeout -k 1 {max(timeout, 0.5):.1f} sh -c {shlex.quote(command)}"
+        transport = session.client.get_transport()
+        if transport is None or not transport.is_active():
+            self.error = "unreachable: connection closed"
+            return
+        try:
+            self.channel = transport.open_session(timeout=min(timeout, 10.0))
+            self.channel.settimeout(0.2)
+            self.channel.exec_command(wrapped)
+        except Exception as exc:  # the connection died between commands
+            self.error = f"unreachable: {exc}"
+            self.channel = None
+
+    def _pump(self) -> bool:
+        """Move what arrived into the buffers; True once the command has exited."""
+        channel = self.channel
+        while channel.recv_ready():
+            self._out += channel.recv(65536)
+        while channel.recv_stderr_ready():
+            self._err += channel.recv_stderr(65536)
+        return (channel.exit_status_ready() and not channel.recv_ready()
+                and not channel.recv_stderr_ready())
+
+    def wait_for_line(self, prefix: str, timeout: float) -> str | None:
+        """The first stdout line starting with `prefix`, or None (exited, timed out)."""
+        if self.channel is None:
+            return None
+        until = min(time.monotonic() + timeout, self.deadline)
+        while True:
+            done = self._pump()
+            for line in self._out.decode(errors="replace").splitlines():
+                if line.startswith(prefix):
+                    return line
+            if done or time.monotonic() > until:
+                return None
+            time.sleep(0.01)
+
+    def close_stdin(self) -> None:
+        """Send EOF: programs that watch stdin (the TCP listener) end when their caller is done."""
+        if self.channel is not None and not self.channel.closed:
+            try:
+                self.channel.shutdown_write()
+            except Exception:  # noqa: BLE001 - already gone; wait() reports how it ended
+                pass
+
+    def wait(self) -> CommandResult:
+        if self.channel is None:
+            return CommandResult(self.host, self.command, None, error=self.error,
+                                 duration_s=time.monotonic() - self.started)
+        while not self._pump():
+            lost = self.channel.closed and not self.channel.exit_status_ready()
+            if lost or time.monotonic() > self.deadline:
+                self.channel.close()
+                return CommandResult(self.host, self.command, None,
+                                     self._out.decode(errors="replace"),
+                                     self._err.decode(errors="replace"),
+                                     time.monotonic() - self.started,
+                                     error="unreachable: connection lost" if lost
+                                     else f"timeout after {self.timeout:.0f} s")
+            time.sleep(0.01)
+        status = self.channel.recv_exit_status()
+        self.channel.close()
+        result = CommandResult(self.host, self.command, status,
+                               self._out.decode(errors="replace"),
+                               self._err.decode(errors="replace"),
+                               time.monotonic() - self.started)
+        if status == 124:  # coreutils timeout
+            result.error = f"timeout after {self.timeout:.0f} s"
+        return result
+
 
 
 def _describe_connect_error(exc: BaseException, endpoint: SshEndpoint) -> str:
@@ -135,12 +201,18 @@ class ProbePool:
         for session in self.sessions.values():
             session.close()
 
-    def run(self, host: str, command: str, timeout: float) -> CommandResult:
+    def reachable(self, host: str) -> bool:
+        return host in self.sessions
+
+    def start(self, host: str, command: str, timeout: float) -> RemoteProcess:
         if host not in self.sessions:
-            return CommandResult(host, command, None,
+            return RemoteProcess(host, command, timeout,
                                  error=self.failures.get(host, "unreachable: unknown host"))
+        return self.sessions[host].start(command, timeout)
+
+    def run(self, host: str, command: str, timeout: float) -> CommandResult:
         try:
-            return self.sessions[host].run(command, timeout)
+            return self.start(host, command, timeout).wait()
         except Exception as exc:  # a connection that died mid-run
             return CommandResult(host, command, None, error=f"unreachable: {exc}")
 

@@ -105,3 +105,23 @@ def test_bad_calls_exit_2_with_message(argv, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ["direct-dual", "ring3", "switch4"])
+def test_inventory_round_trip_keeps_every_address(name, tmp_path):
+    # Re-planning from an inventory must give back the addresses provisioning applied.
+    from sparkctl.cluster import Cluster
+    from sparkctl.render.inventory import build_inventory, write_inventory
+    from sparkctl.targets import load_inventory_file
+    from sparkctl.topology.builtins import builtin_spec
+
+    cluster = Cluster.from_spec(builtin_spec(name))
+    path = write_inventory(tmp_path / "inv.yml", build_inventory(cluster))
+    again = load_inventory_file(path)
+
+    def addresses(c):
+        # A cable's orientation is not in the inventory; addresses and peers are.
+        return {(i.node, i.name): (i.address, sorted(i.peers, key=str))
+                for i in c.plan.all_interfaces()}
+
+    assert addresses(again) == addresses(cluster)

@@ -1,0 +1,205 @@
+"""`sparkctl health`: quick bounded checks for cron, history, and the timer that runs them.
+
+Thin: options in, sparkctl.health out. Exit 0 healthy, 1 degraded/failed, 2 usage or
+environment (including "another run for this target is still going").
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sparkctl.cli.common import (
+    ClusterOpt,
+    HostsOpt,
+    InventoryOpt,
+    LabOpt,
+    TopologyOpt,
+    target_from_options,
+)
+from sparkctl.exitcodes import ExitCode
+
+
+class HealthFormat(StrEnum):
+    table = "table"
+    json = "json"
+    prometheus = "prometheus"
+    junit = "junit"
+
+
+class Where(StrEnum):
+    controller = "controller"
+    node = "node"
+
+
+DbOpt = Annotated[Path | None, typer.Option(
+    "--db", help="History database (SQLite). Default: /var/lib/sparkctl/health.db as root, "
+                 "else ~/.local/state/sparkctl/health.db; env SPARKCTL_HEALTH_DB.")]
+
+app = typer.Typer(help="Quick bounded health checks for cron, their history and a timer.",
+                  invoke_without_command=True, no_args_is_help=False)
+
+
+@app.callback()
+def health(
+    ctx: typer.Context,
+    topology: TopologyOpt = None, hosts: HostsOpt = None, cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None, lab: LabOpt = None,
+    probe: Annotated[bool, typer.Option(
+        "--probe", help="Add a short bounded bandwidth probe per rail.")] = False,
+    output_format: Annotated[HealthFormat, typer.Option(
+        "--format", "-f", help="table, json, prometheus (node_exporter textfile) or junit."
+    )] = HealthFormat.table,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the output here (atomically) instead of stdout.")] = None,
+    db: DbOpt = None,
+    no_history: Annotated[bool, typer.Option(
+        "--no-history", help="Neither read nor write the history database.")] = False,
+    budget: Annotated[float, typer.Option(
+        "--budget", help="Seconds the whole run may take, dead nodes included.", min=3.0,
+    )] = 20.0,
+    regression_pct: Annotated[float, typer.Option(
+        "--regression-pct", help="Degraded when a bandwidth falls this many percent below "
+                                 "its trailing median.", min=1.0, max=99.0)] = 20.0,
+    retention_days: Annotated[float, typer.Option(
+        "--retention-days", help="Drop history older than this (0 keeps everything).", min=0.0,
+    )] = 90.0,
+    lock_file: Annotated[Path | None, typer.Option(
+        "--lock-file", help="Lock against overlapping runs. Default: next to the database, "
+                            "one per target.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Cron mode: print nothing when healthy, one line otherwise "
+                              "(the -o file is still written).")] = False,
+) -> None:
+    """Check every node quickly (no bandwidth load unless --probe) within --budget seconds.
+
+    Exit 0 healthy, 1 degraded or failed, 2 usage/environment error or another run for the
+    same target still in progress.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from sparkctl.health import exporters
+    from sparkctl.health.lock import RunLock, lock_path_for
+    from sparkctl.health.regression import RegressionPolicy
+    from sparkctl.health.run import HealthOptions, run_health, target_key
+    from sparkctl.health.store import HistoryStore, default_db_path
+
+    target = target_from_options(topology, hosts, cluster, inventory, lab)
+    db_path = db or default_db_path()
+    options = HealthOptions(budget_s=budget, probe=probe,
+                            regression=RegressionPolicy(drop_pct=regression_pct))
+    lock = lock_file or lock_path_for(db_path, target_key(target))
+    with RunLock(lock):
+        if no_history:
+            run = run_health(target, options, None)
+        else:
+            with HistoryStore(db_path, retention_days=retention_days) as store:
+                run = run_health(target, options, store)
+                run.run_id = store.record_run(run.report, run.samples, target=run.target)
+        text = {HealthFormat.json: exporters.to_json, HealthFormat.junit: exporters.to_junit,
+                HealthFormat.prometheus: exporters.to_prometheus}.get(output_format)
+        if text is not None and (output is not None or not quiet):
+            exporters.write_output(text(run), output)
+        elif output_format is HealthFormat.table and not quiet:
+            exporters.print_table(run)
+    healthy = str(run.report.verdict) == "pass"
+    if quiet and not healthy:
+        typer.echo(exporters.summary_line(run))
+    raise typer.Exit(int(ExitCode.OK if healthy else ExitCode.FAILED))
+
+
+@app.command("history")
+def history(
+    db: DbOpt = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only this recent: 30m, 12h, 7d, 2w.")] = None,
+    metric: Annotated[list[str] | None, typer.Option(
+        "--metric", "-m", help="Show this metric's values (repeatable), e.g. "
+                               "rail_bandwidth_gbps, collective_busbw_gbps, rail_speed_mbps.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Draw a trend plot (PNG/SVG) of the metrics (default: bandwidth and "
+                       "busbw) with thresholds; needs pip install 'sparkctl[plot]'.")] = None,
+    output_format: Annotated[HealthFormat, typer.Option(
+        "--format", "-f", help="table or json.")] = HealthFormat.table,
+) -> None:
+    """Print stored health runs, or the values of --metric over time; optionally plot them."""
+    from sparkctl.errors import InputError
+    from sparkctl.health import history as hist
+    from sparkctl.health.store import HistoryStore, default_db_path
+
+    if output_format not in (HealthFormat.table, HealthFormat.json):
+        raise InputError(f"--format {output_format} does not apply to history",
+                         hint="use table or json")
+    db_path = db or default_db_path()
+    if not db_path.exists():
+        raise InputError(f"no health history at {db_path}",
+                         hint="run `sparkctl health ...` first, or give --db PATH")
+    query = hist.HistoryQuery(since_ts=hist.parse_since(since), metrics=list(metric or []))
+    with HistoryStore(db_path, retention_days=0) as store:
+        if plot is not None:
+            from sparkctl.checks import thresholds
+            from sparkctl.health.plot import DEFAULT_PLOT_METRICS, _matplotlib, plot_trend
+
+            _matplotlib()  # fail with the install hint before reading anything
+            plot_query = hist.HistoryQuery(query.since_ts,
+                                           query.metrics or list(DEFAULT_PLOT_METRICS))
+            points = store.points(since_ts=plot_query.since_ts, metrics=plot_query.metrics)
+            plot_trend(points, plot, thresholds={
+                "rail_bandwidth_gbps": thresholds.RAIL_BANDWIDTH.minimum,
+                "collective_busbw_gbps": thresholds.COLLECTIVE_DIRECT_SWITCH.minimum})
+        if output_format is HealthFormat.json:
+            from sparkctl.cli.common import print_json
+
+            print_json(hist.history_dict(store, query))
+        else:
+            hist.print_history(store, query)
+            if plot is not None:
+                typer.echo(f"plot written to {plot}")
+
+
+@app.command("install")
+def install(
+    topology: TopologyOpt = None, hosts: HostsOpt = None, cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None, lab: LabOpt = None,
+    every: Annotated[str, typer.Option(
+        "--every", help="How often: 5m, 15m, 1h (minutes must divide 60, hours 24).")] = "15m",
+    on: Annotated[Where, typer.Option(
+        "--on", help="controller: this machine checks the cluster; node: every node runs "
+                     "the check (needs sparkctl on the nodes).")] = Where.controller,
+    textfile_dir: Annotated[Path, typer.Option(
+        "--textfile-dir", help="node_exporter textfile collector directory.")
+    ] = Path("/var/lib/node_exporter/textfile_collector"),
+    sparkctl_bin: Annotated[str | None, typer.Option(
+        "--sparkctl-bin", help="sparkctl on the machine that runs the timer. Default: this "
+                               "one's path (--on controller) or /usr/local/bin/sparkctl.")
+    ] = None,
+    skip_binary_check: Annotated[bool, typer.Option(
+        "--skip-binary-check", help="Schedule even where sparkctl is not installed yet (runs "
+                                    "fail until it is).")] = False,
+) -> None:
+    """Install a systemd timer (or a cron entry where there is no systemd) running health."""
+    from sparkctl.health import timer
+
+    target = target_from_options(topology, hosts, cluster, inventory, lab)
+    result = timer.install(target, every=every, on=str(on), textfile_dir=textfile_dir,
+                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check)
+    typer.echo(result.summary())
+
+
+@app.command("uninstall")
+def uninstall(
+    topology: TopologyOpt = None, hosts: HostsOpt = None, cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None, lab: LabOpt = None,
+    on: Annotated[Where, typer.Option("--on", help="Where it was installed.")
+                  ] = Where.controller,
+) -> None:
+    """Remove the health timer/cron entry that `health install` put there."""
+    from sparkctl.health import timer
+
+    target = target_from_options(topology, hosts, cluster, inventory, lab)
+    result = timer.uninstall(target, on=str(on))
+    typer.echo(result.summary())

@@ -1,0 +1,128 @@
+"""`sparkctl validate`: links, rail bandwidth and collectives of a live cluster (thin wrapper)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from sparkctl.cli.common import ClusterOpt, HostsOpt, InventoryOpt, LabOpt, TopologyOpt
+from sparkctl.exitcodes import ExitCode
+
+
+class ValidateFormat(StrEnum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+
+
+class Phase(StrEnum):
+    links = "links"
+    rails = "rails"
+    collective = "collective"
+
+
+_STYLE = {"pass": "green", "degraded": "yellow", "fail": "red"}
+
+
+def validate(
+    topology: TopologyOpt = None,
+    hosts: HostsOpt = None,
+    cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    quick: bool = typer.Option(False, "--quick",
+                               help="Links only: no bandwidth or collective load."),
+    only: list[Phase] = typer.Option(None, "--only", help="Run only these phases "
+                                     "(repeatable): links, rails, collective."),
+    output_format: ValidateFormat = typer.Option(ValidateFormat.table, "--format",
+                                                 help="table, json or junit."),
+    output: Path | None = typer.Option(None, "-o", "--output",
+                                       help="Write the report here (atomically) instead of "
+                                            "stdout."),
+    budget: float = typer.Option(None, "--budget", min=5, help="Seconds the whole run may "
+                                 "take (default: 90 with --quick, else 600)."),
+    tcp: bool = typer.Option(False, "--tcp", help="On dgx-spark, measure rails with iperf3 "
+                             "(TCP) instead of ib_write_bw."),
+    all_gather: bool = typer.Option(False, "--all-gather", help="Also run all_gather_perf "
+                                    "(dgx-spark)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
+) -> None:
+    """Measure links, rails and collectives over SSH and judge them.
+
+    Exit 0 when every check passes, 1 when any is degraded or failed, 2 on bad usage or
+    environment.
+    """
+    from sparkctl.cli.common import target_from_options
+    from sparkctl.errors import InputError
+    from sparkctl.validate.context import context_from_target
+    from sparkctl.validate.runner import PHASES, ValidateOptions
+    from sparkctl.validate.runner import validate as run_validate
+
+    if quick and only:
+        raise InputError("--quick and --only both pick phases", hint="use one of them")
+    phases = ("links",) if quick else tuple(p.value for p in only) if only else PHASES
+    ctx = context_from_target(target_from_options(topology, hosts, cluster, inventory, lab))
+    options = ValidateOptions(phases=phases, budget_s=budget or (90.0 if quick else 600.0),
+                              rail_tcp=tcp, all_gather=all_gather)
+    log = (lambda m: typer.echo(f"validate: {m}", err=True)) if verbose else None
+    report = run_validate(ctx, options, log=log)
+    _emit(report, output_format, output, ctx.description)
+    raise typer.Exit(int(ExitCode.OK if report.verdict == "pass" else ExitCode.FAILED))
+
+
+def _emit(report, output_format: ValidateFormat, output: Path | None, title: str) -> None:
+    from sparkctl.cli.common import print_json
+
+    if output_format is ValidateFormat.json:
+        print_json(report.to_dict(), output)
+        return
+    if output_format is ValidateFormat.junit:
+        text = report.to_junit_xml("sparkctl.validate")
+    else:
+        text = _table_text(report, title, output is None and sys.stdout.isatty())
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        from sparkctl.fileio import atomic_write
+
+        atomic_write(output, text)
+
+
+def _table_text(report, title: str, color: bool) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from sparkctl.validate.table import format_value, rows
+
+    table = Table(title=f"sparkctl validate: {title}", show_lines=False)
+    for name in ("Node", "Rail", "Check", "Target", "Verdict", "Measured", "Expected",
+                 "Diagnosis"):
+        table.add_column(name, overflow="fold")
+    previous = None
+    for row in rows(report.checks):
+        if previous is not None and row.node != previous:
+            table.add_section()
+        previous = row.node
+        c = row.check
+        style = _STYLE.get(str(c.verdict), "")
+        diagnosis = c.diagnosis if str(c.verdict) == "pass" else (
+            c.diagnosis + (f" Fix: {c.hint}" if c.hint else ""))
+        table.add_row(row.node, row.rail, c.id, row.target,
+                      f"[{style}]{c.verdict}[/{style}]", format_value(c.measured, c.unit),
+                      format_value(c.expected, c.unit), diagnosis)
+    buffer = io.StringIO()
+    # Colour only on a terminal; a file (-o) or a pipe gets plain text.
+    console = Console(file=buffer, width=200 if not color else None, force_terminal=color,
+                      no_color=not color, soft_wrap=False)
+    console.print(table)
+    counts = {v: sum(1 for c in report.checks if str(c.verdict) == v)
+              for v in ("pass", "degraded", "fail")}
+    console.print(f"verdict: {report.verdict}  ({counts['pass']} pass, "
+                  f"{counts['degraded']} degraded, {counts['fail']} fail) in "
+                  f"{report.duration_s:.1f} s", highlight=False)
+    return buffer.getvalue()

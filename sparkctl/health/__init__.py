@@ -1,0 +1,1 @@
+"""Health runs for cron: bounded probes, history (SQLite), regressions, exporters, timers."""

@@ -1,0 +1,148 @@
+"""Health run output: table, JSON (DESIGN.md shape + skipped), JUnit XML, Prometheus text.
+
+The Prometheus text is for node_exporter's textfile collector, which reads every *.prom file
+in its directory at each scrape: the file is written to a temporary name in the same
+directory and renamed (sparkctl.fileio.atomic_write), so a scrape never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from sparkctl.checks.result import Verdict
+from sparkctl.fileio import atomic_write
+from sparkctl.health.run import HealthRun
+
+PREFIX = "sparkctl_"
+_HELP = {
+    "node_up": "1 if the node answered over SSH within the budget",
+    "rail_up": "1 if the rail netdev exists and has carrier",
+    "rail_speed_mbps": "Link speed the rail netdev reports (Mb/s)",
+    "rail_mtu_bytes": "MTU of the rail netdev",
+    "rail_bandwidth_gbps": "Bounded probe bandwidth per rail (Gb/s)",
+    "collective_busbw_gbps": "Collective bus bandwidth from validate runs (GB/s)",
+    "rdma_counter": "RDMA port error counter, absolute",
+    "rdma_counter_delta": "RDMA port error counter increase since the previous run",
+    "gpu_temperature_celsius": "GPU temperature",
+    "gpu_power_watts": "GPU power draw",
+    "gpu_ecc_uncorrected_errors": "Uncorrectable volatile ECC errors",
+    "gpu_sm_clock_mhz": "Current SM clock",
+    "gpu_throttle_reasons": "Active clock throttle/event reasons bitmask",
+    "disk_used_ratio": "Used fraction of the filesystem",
+    "memory_available_ratio": "MemAvailable / MemTotal",
+    "memory_pressure_full_avg10": "PSI memory 'full' avg10 (%)",
+    "drift_ok": "1 if the file on the node matches the plan",
+}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items()) + "}"
+
+
+def _value(value: float) -> str:
+    return repr(float(value))
+
+
+def to_prometheus(run: HealthRun, *, now: float | None = None) -> str:
+    series: dict[str, list[str]] = defaultdict(list)
+    help_text: dict[str, str] = {}
+    for sample in run.samples:
+        name = PREFIX + sample.metric
+        help_text.setdefault(name, _HELP.get(sample.metric, sample.metric.replace("_", " ")))
+        series[name].append(f"{name}{_labels(sample.labels)} {_value(sample.value)}")
+    check_ok = PREFIX + "check_ok"
+    help_text[check_ok] = "1 if the check passed, 0 if degraded or failed"
+    for check in run.report.checks:
+        labels = {"check": check.id, "subject": check.subject, "verdict": str(check.verdict)}
+        series[check_ok].append(f"{check_ok}{_labels(labels)} "
+                                f"{_value(check.verdict is Verdict.PASS)}")
+    skipped = PREFIX + "check_skipped"
+    help_text[skipped] = "1 for a check that does not apply on this platform"
+    for skip in run.skipped:
+        series[skipped].append(f"{skipped}{_labels({'check': skip.id, 'subject': skip.subject})}"
+                               " 1.0")
+    status = {Verdict.PASS: 0, Verdict.DEGRADED: 1, Verdict.FAIL: 2}[run.report.verdict]
+    for name, text, value in (
+            ("health_status", "Overall verdict: 0 pass, 1 degraded, 2 fail", status),
+            ("health_ok", "1 if the overall verdict is pass", run.report.verdict is Verdict.PASS),
+            ("last_run_timestamp_seconds", "When the last health run finished (Unix time)",
+             time.time() if now is None else now),
+            ("last_run_duration_seconds", "How long the last health run took",
+             run.report.duration_s)):
+        help_text[PREFIX + name] = text
+        series[PREFIX + name].append(f"{PREFIX}{name} {_value(value)}")
+    lines = []
+    for name in sorted(series):
+        lines.append(f"# HELP {name} {help_text[name]}")
+        lines.append(f"# TYPE {name} gauge")
+        lines += series[name]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(run: HealthRun) -> str:
+    return json.dumps(run.to_dict(), indent=2) + "\n"
+
+
+def to_junit(run: HealthRun) -> str:
+    return run.report.to_junit_xml(suite_name="sparkctl.health")
+
+
+def write_output(text: str, path: Path | None) -> None:
+    if path is None:
+        import sys
+
+        sys.stdout.write(text)
+    else:
+        atomic_write(path, text)
+
+
+def summary_line(run: HealthRun) -> str:
+    """One line for cron mail: the verdict, the counts, and the first problems."""
+    bad = [c for c in run.report.checks if c.verdict is not Verdict.PASS]
+    head = (f"sparkctl health: {str(run.report.verdict).upper()} "
+            f"({len(bad)} of {len(run.report.checks)} checks not passing, "
+            f"{run.report.duration_s:.1f} s)")
+    if not bad:
+        return head
+    firsts = "; ".join(f"{c.id} {c.subject}: {c.diagnosis}" for c in
+                       sorted(bad, key=lambda c: -c.verdict.severity)[:2])
+    more = f" (+{len(bad) - 2} more)" if len(bad) > 2 else ""
+    return f"{head}: {firsts}{more}"
+
+
+def print_table(run: HealthRun, *, verbose: bool = False) -> None:
+    """Problems first, one row each; passes as one count per check (all rows with verbose)."""
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    style = {"pass": "green", "degraded": "yellow", "fail": "red"}
+    shown = [c for c in run.report.checks if verbose or c.verdict is not Verdict.PASS]
+    console = Console()
+    if shown or run.skipped:
+        table = Table(title=f"sparkctl health: {run.target}")
+        for col in ("verdict", "check", "subject", "measured", "diagnosis"):
+            table.add_column(col, overflow="fold")
+        for c in sorted(shown, key=lambda c: (-c.verdict.severity, c.kind, c.subject)):
+            measured = "" if c.measured is None else \
+                f"{c.measured}{' ' + c.unit if c.unit else ''}"
+            table.add_row(f"[{style[str(c.verdict)]}]{c.verdict}[/]", c.id, c.subject, measured,
+                          c.diagnosis + (f"\nhint: {c.hint}" if c.hint else ""))
+        for s in run.skipped:
+            table.add_row("[dim]skip[/]", s.id, s.subject, "", s.reason)
+        console.print(table)
+    passed = Counter(c.id for c in run.report.checks if c.verdict is Verdict.PASS)
+    if passed and not verbose:
+        console.print("[green]passed:[/] " + ", ".join(f"{k} x{v}" for k, v in
+                                                        sorted(passed.items())))
+    console.print(summary_line(run))

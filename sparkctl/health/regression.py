@@ -1,0 +1,56 @@
+"""Regression detection: a value far below its own recent past is `degraded`.
+
+Only metrics where more is better are watched (bandwidths); each new value is compared with
+the median of the same series' trailing window. The median, not the mean, so one bad run in
+the window neither hides the next nor raises an alarm by itself.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sparkctl.checks.result import CheckResult, Verdict
+
+DEFAULT_DROP_PCT = 20.0
+DEFAULT_WINDOW = 10
+MIN_HISTORY = 3  # fewer earlier values than this: no trend to compare with yet
+
+# Series judged for regressions: rail probe bandwidth (health --probe) and collective busbw
+# recorded from validate runs.
+WATCHED_METRICS = ("rail_bandwidth_gbps", "collective_busbw_gbps")
+
+
+@dataclass(frozen=True)
+class RegressionPolicy:
+    drop_pct: float = DEFAULT_DROP_PCT
+    window: int = DEFAULT_WINDOW
+    min_history: int = MIN_HISTORY
+
+
+def judge_regression(metric: str, subject: str, value: float, history: Sequence[float],
+                     policy: RegressionPolicy = RegressionPolicy(), *,
+                     unit: str | None = None) -> CheckResult | None:
+    """A CheckResult for `value` against its trailing median; None while history is short."""
+    window = list(history)[-policy.window:]
+    if len(window) < policy.min_history:
+        return None
+    median = statistics.median(window)
+    floor = median * (1 - policy.drop_pct / 100)
+    change = (value - median) / median * 100 if median else 0.0
+    shown = ", ".join(f"{v:g}" for v in window)
+    trail = (f"last {len(window)}: {shown}; now {value:g} ({change:+.0f}% vs median {median:g}, "
+             f"threshold -{policy.drop_pct:g}%)")
+    common = dict(id=f"regression.{metric}", kind="regression", subject=subject,
+                  measured=round(value, 4), expected=round(floor, 4), unit=unit)
+    if median > 0 and value < floor:
+        return CheckResult(
+            verdict=Verdict.DEGRADED,
+            diagnosis=f"{metric} fell more than {policy.drop_pct:g}% below its trailing "
+                      f"median: {trail}.",
+            hint="Something changed since the earlier runs: a reseated cable at a lower speed, "
+                 "a firmware or driver update, MTU, or another job sharing the rail. Compare "
+                 "with `sparkctl health history --metric " + metric + "`.",
+            **common)
+    return CheckResult(verdict=Verdict.PASS, diagnosis=f"within its trend: {trail}.", **common)

@@ -1,0 +1,228 @@
+"""History of health (and validate) runs in SQLite.
+
+WAL mode lets cron runs, `health history` and a dashboard read while one run writes; each run
+is written in one IMMEDIATE transaction, so a run killed mid-write leaves either all of its
+rows or none. The schema carries a version (PRAGMA user_version) and is migrated forward on
+open; a database from a newer sparkctl is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkctl.checks.result import Report
+from sparkctl.errors import EnvironmentProblem
+from sparkctl.health.samples import Sample
+
+SCHEMA_VERSION = 1
+DEFAULT_RETENTION_DAYS = 90
+BUSY_TIMEOUT_S = 30.0  # concurrent writers queue; a run's write takes milliseconds
+
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,          -- ISO-8601 with zone, as in the JSON report
+    started_ts REAL NOT NULL,       -- Unix seconds, for ranges and retention
+    duration_s REAL NOT NULL,
+    verdict TEXT NOT NULL,
+    target TEXT NOT NULL,           -- what the run looked at (inventory path, lab name)
+    source TEXT NOT NULL,           -- health | validate
+    report TEXT NOT NULL            -- the JSON report, DESIGN.md shape
+);
+CREATE TABLE samples (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    ts REAL NOT NULL,
+    metric TEXT NOT NULL,
+    labels TEXT NOT NULL,           -- canonical JSON of the labels
+    subject TEXT NOT NULL,          -- the labels for people: spark-1/enp1s0f1np1
+    value REAL NOT NULL,
+    unit TEXT
+);
+CREATE INDEX samples_by_series ON samples(metric, labels, ts);
+CREATE INDEX runs_by_time ON runs(started_ts);
+"""
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    run_id: int
+    ts: float
+    metric: str
+    subject: str
+    labels: dict
+    value: float
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    started: str
+    started_ts: float
+    duration_s: float
+    verdict: str
+    target: str
+    source: str
+
+
+def default_db_path() -> Path:
+    if env := os.environ.get("SPARKCTL_HEALTH_DB"):
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/lib/sparkctl/health.db")
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "sparkctl" / "health.db"
+
+
+class HistoryStore:
+    def __init__(self, path: Path, *, retention_days: float = DEFAULT_RETENTION_DAYS) -> None:
+        self.path = Path(path)
+        self.retention_days = retention_days
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S,
+                                      isolation_level=None)  # explicit transactions only
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise EnvironmentProblem(
+                f"cannot open the health history {self.path}: {exc}",
+                hint="give another --db PATH, or move the damaged file away") from None
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot create the health history {self.path}: {exc}",
+                                     hint="give a writable --db PATH") from None
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise EnvironmentProblem(
+                    f"health history {self.path} has schema version {version}, newer than this "
+                    f"sparkctl understands ({SCHEMA_VERSION})",
+                    hint="upgrade sparkctl, or give another --db PATH")
+            if version < 1:
+                # One statement at a time: executescript() would COMMIT the open transaction.
+                for statement in _SCHEMA_V1.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+            # Later versions: `if version < 2: ...` here, each step in this one transaction.
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- writing ------------------------------------------------------------------------
+
+    def record_run(self, report: Report, samples: Iterable[Sample], *, target: str,
+                   source: str = "health", started_ts: float | None = None) -> int:
+        """Store one run and its samples atomically; prune what retention drops. Returns id."""
+        ts = time.time() if started_ts is None else started_ts
+        rows = list(samples)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self.db.execute(
+                "INSERT INTO runs (started, started_ts, duration_s, verdict, target, source, "
+                "report) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (report.started, ts, report.duration_s, str(report.verdict), target, source,
+                 json.dumps(report.to_dict())))
+            run_id = int(cur.lastrowid)
+            self.db.executemany(
+                "INSERT INTO samples (run_id, ts, metric, labels, subject, value, unit) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, ts, s.metric, s.labels_key, s.subject, float(s.value), s.unit)
+                 for s in rows])
+            if self.retention_days > 0:
+                cutoff = ts - self.retention_days * 86400
+                self.db.execute("DELETE FROM runs WHERE started_ts < ?", (cutoff,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return run_id
+
+    # --- reading ------------------------------------------------------------------------
+
+    def runs(self, *, since_ts: float | None = None, target: str | None = None) -> list[RunRow]:
+        sql = ("SELECT id, started, started_ts, duration_s, verdict, target, source FROM runs "
+               "WHERE started_ts >= ?")
+        args: list = [since_ts or 0.0]
+        if target is not None:
+            sql += " AND target = ?"
+            args.append(target)
+        return [RunRow(*row) for row in self.db.execute(sql + " ORDER BY started_ts, id", args)]
+
+    def series(self, metric: str, labels_key: str, *, before_run: int | None = None,
+               limit: int = 10, target: str | None = None) -> list[HistoryPoint]:
+        """The newest `limit` values of one series (oldest first), before run `before_run`."""
+        sql = ("SELECT s.run_id, s.ts, s.metric, s.subject, s.labels, s.value, s.unit "
+               "FROM samples s JOIN runs r ON r.id = s.run_id "
+               "WHERE s.metric = ? AND s.labels = ?")
+        args: list = [metric, labels_key]
+        if before_run is not None:
+            sql += " AND s.run_id < ?"
+            args.append(before_run)
+        if target is not None:
+            sql += " AND r.target = ?"
+            args.append(target)
+        sql += " ORDER BY s.ts DESC, s.run_id DESC LIMIT ?"
+        args.append(limit)
+        points = [_point(row) for row in self.db.execute(sql, args)]
+        return points[::-1]
+
+    def latest(self, metric_prefix: str, *, target: str) -> dict[str, HistoryPoint]:
+        """The newest value of every series whose metric starts with `metric_prefix`."""
+        rows = self.db.execute(
+            "SELECT s.run_id, s.ts, s.metric, s.subject, s.labels, s.value, s.unit "
+            "FROM samples s JOIN runs r ON r.id = s.run_id "
+            "WHERE r.id = (SELECT id FROM runs WHERE target = ? AND source = 'health' "
+            "ORDER BY started_ts DESC, id DESC LIMIT 1) AND s.metric LIKE ? ESCAPE '\\'",
+            (target, metric_prefix.replace("_", "\\_") + "%"))
+        return {f"{p.metric}|{json.dumps(p.labels, sort_keys=True, separators=(',', ':'))}": p
+                for p in map(_point, rows)}
+
+    def points(self, *, since_ts: float | None = None, metrics: list[str] | None = None,
+               target: str | None = None) -> list[HistoryPoint]:
+        sql = ("SELECT s.run_id, s.ts, s.metric, s.subject, s.labels, s.value, s.unit "
+               "FROM samples s JOIN runs r ON r.id = s.run_id WHERE s.ts >= ?")
+        args: list = [since_ts or 0.0]
+        if metrics:
+            sql += f" AND s.metric IN ({','.join('?' * len(metrics))})"
+            args += metrics
+        if target is not None:
+            sql += " AND r.target = ?"
+            args.append(target)
+        return [_point(row) for row in self.db.execute(sql + " ORDER BY s.ts, s.run_id", args)]
+
+    def metric_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT metric FROM samples ORDER BY 1")]
+
+    def integrity(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _point(row) -> HistoryPoint:
+    run_id, ts, metric, subject, labels, value, unit = row
+    return HistoryPoint(run_id, ts, metric, subject, json.loads(labels), value, unit)

@@ -1,0 +1,176 @@
+"""`health install` / `health uninstall`: apply the health_timer role with ansible-playbook.
+
+--on controller schedules the run on this machine (it reaches every node over SSH);
+--on node schedules it on every node of the inventory, each checking the whole cluster.
+The role picks a systemd timer where systemd runs and a cron entry elsewhere (lab nodes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sparkctl.errors import EnvironmentProblem, InputError, RunFailed
+
+PLAYBOOK_TIMEOUT_S = 900
+ROLES_DIR = Path(__file__).resolve().parents[2] / "playbooks" / "roles"
+PROM_FILE = "sparkctl.prom"
+_EVERY = re.compile(r"^\s*(\d+)\s*([mh])\s*$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    on_calendar: str
+    cron_minute: str
+    cron_hour: str
+
+
+def parse_every(text: str) -> Schedule:
+    """"15m" / "1h" into systemd OnCalendar and cron fields that fire at the same times."""
+    match = _EVERY.match(text or "")
+    if not match:
+        raise InputError(f"--every {text!r} is not an interval",
+                         hint="write minutes or hours: 5m, 15m, 30m, 1h, 6h")
+    count, unit = int(match.group(1)), match.group(2)
+    if unit == "m":
+        if count < 1 or 60 % count:
+            raise InputError(f"--every {text}: minutes must divide 60 (1, 2, 5, 10, 15, 20, 30)",
+                             hint="use 1h, 2h, ... for longer intervals")
+        if count == 60:
+            return parse_every("1h")
+        return Schedule(f"*:0/{count}", f"*/{count}" if count > 1 else "*", "*")
+    if count < 1 or 24 % count:
+        raise InputError(f"--every {text}: hours must divide 24 (1, 2, 3, 4, 6, 8, 12, 24)")
+    if count == 24:
+        return Schedule("*-*-* 00:00:00", "0", "0")
+    return Schedule(f"*-*-* 0/{count}:00:00", "0", f"*/{count}" if count > 1 else "*")
+
+
+@dataclass(frozen=True)
+class TimerResult:
+    action: str
+    where: str
+    changed: int
+    output_tail: str
+
+    def summary(self) -> str:
+        state = f"{self.changed} change(s)" if self.changed else "nothing to change"
+        return f"health timer {self.action} on {self.where}: {state}"
+
+
+def target_args(target) -> list[str]:
+    """The sparkctl options that name the same target from a scheduled run."""
+    if target.inventory_path is not None:
+        return ["--inventory", str(Path(target.inventory_path).resolve())]
+    location = target.cluster.spec.locations.get("nodes") if target.cluster.spec.locations \
+        else None
+    if location is not None:
+        return ["--cluster", str(Path(location.path).resolve())]
+    raise InputError("a scheduled health run needs a file to read the cluster from",
+                     hint="give --inventory FILE, --cluster FILE or --lab NAME "
+                          "(write one with `sparkctl inventory ... -o FILE`)")
+
+
+def health_command(sparkctl_bin: str, args: list[str], textfile_dir: Path) -> str:
+    argv = [sparkctl_bin, "health", *args, "--quiet", "--format", "prometheus",
+            "--output", str(textfile_dir / PROM_FILE)]
+    return shlex.join(argv)
+
+
+def install(target, *, every: str, on: str, textfile_dir: Path,
+            sparkctl_bin: str | None, require_binary: bool = True) -> TimerResult:
+    schedule = parse_every(every)
+    if on == "node":
+        binary = sparkctl_bin or "/usr/local/bin/sparkctl"
+        inventory = target_args(target)
+        if inventory[0] != "--inventory":
+            raise InputError("--on node copies the inventory to every node; give --inventory "
+                             "or --lab")
+        args = ["--inventory", "/etc/sparkctl/health-inventory.yml"]
+        extra = {"health_timer_inventory_src": inventory[1]}
+    else:
+        binary = sparkctl_bin or shutil.which("sparkctl") or str(Path(sys.argv[0]).resolve())
+        args, extra = target_args(target), {}
+    variables = {
+        "health_timer_state": "present",
+        "health_timer_command": health_command(binary, args, textfile_dir),
+        "health_timer_sparkctl_bin": binary,
+        "health_timer_textfile_dir": str(textfile_dir),
+        "health_timer_on_calendar": schedule.on_calendar,
+        "health_timer_cron_minute": schedule.cron_minute,
+        "health_timer_cron_hour": schedule.cron_hour,
+        "health_timer_require_sparkctl": require_binary,
+        **extra,
+    }
+    return _apply(target, on, variables, "installed")
+
+
+def uninstall(target, *, on: str) -> TimerResult:
+    variables = {"health_timer_state": "absent"}
+    if on == "node":
+        variables["health_timer_inventory_src"] = "copied"
+    return _apply(target, on, variables, "removed")
+
+
+def _apply(target, on: str, variables: dict, action: str) -> TimerResult:
+    hosts = "sparks" if on == "node" else "localhost"
+    with tempfile.TemporaryDirectory(prefix="sparkctl-health-timer-") as tmp:
+        play = Path(tmp) / "health_timer.yml"
+        play.write_text(
+            "- name: sparkctl health schedule\n"
+            f"  hosts: {hosts}\n"
+            "  gather_facts: false\n"
+            f"  become: {'false' if os.geteuid() == 0 and on != 'node' else 'true'}\n"
+            "  roles: [health_timer]\n", encoding="utf-8")
+        extra = Path(tmp) / "vars.json"
+        extra.write_text(json.dumps(variables), encoding="utf-8")
+        argv = [_ansible_playbook(), str(play), "-e", f"@{extra}"]
+        if on == "node":
+            if target.inventory_path is None:
+                raise InputError("--on node needs --inventory FILE or --lab NAME")
+            argv += ["-i", str(target.inventory_path)]
+            if variables.get("health_timer_state") == "absent":
+                argv += ["-e", "health_timer_require_sparkctl=false"]
+        else:
+            argv += ["-i", "localhost,", "-c", "local"]
+        return _run(argv, action, "every node" if on == "node" else "this controller")
+
+
+def _ansible_playbook() -> str:
+    here = Path(sys.executable).parent / "ansible-playbook"
+    found = str(here) if here.exists() else shutil.which("ansible-playbook")
+    if not found:
+        raise EnvironmentProblem("ansible-playbook is not installed",
+                                 hint="pip install sparkctl (it depends on ansible-core)")
+    return found
+
+
+def _run(argv: list[str], action: str, where: str) -> TimerResult:
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROLES_DIR), "ANSIBLE_PIPELINING": "True",
+           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False",
+           "ANSIBLE_LOCALHOST_WARNING": "False",
+           # One SSH connection per node for the whole play (about 2x faster on small plays).
+           "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, env=env,
+                              timeout=PLAYBOOK_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise RunFailed(f"ansible-playbook did not finish within {PLAYBOOK_TIMEOUT_S} s") from None
+    tail = "\n".join(done.stdout.splitlines()[-25:])
+    if done.returncode != 0:
+        failed = [line for line in done.stdout.splitlines() if "FAILED" in line or
+                  "fatal:" in line or "UNREACHABLE" in line or '"msg"' in line]
+        raise RunFailed(f"health timer not {action}: ansible-playbook exit {done.returncode}:\n"
+                        + "\n".join(failed[-6:] or done.stdout.splitlines()[-10:]
+                                    or done.stderr.splitlines()[-10:]))
+    changed = sum(int(m) for m in re.findall(r"\bchanged=(\d+)", done.stdout))
+    return TimerResult(action, where, changed, tail)

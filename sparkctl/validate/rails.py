@@ -1,0 +1,184 @@
+"""Rail bandwidth: which sender/receiver pairs to measure, in which rounds, and the verdicts.
+
+Every rail of every node sends once and receives once: on a cable the two ends measure each
+other; on a switch each node sends to the next node in index order (a ring of pairs), so a
+slow rail shows in two tests and can be told apart from a slow peer.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from sparkctl.checks import diagnose as G
+from sparkctl.checks import thresholds as T
+from sparkctl.checks.parsers import iperf3, perftest
+from sparkctl.checks.parsers.common import ParseError
+from sparkctl.checks.result import CheckResult, Verdict
+from sparkctl.topology.addressing import InterfacePlan
+from sparkctl.validate.context import ValidationContext
+from sparkctl.validate.links import subject
+from sparkctl.validate.scripts import PATH_PREFIX, server_command
+
+KIND = "rail"
+IPERF3_BASE_PORT = 5301
+PERFTEST_BASE_PORT = 18515
+
+
+@dataclass(frozen=True)
+class RailTest:
+    sender: str
+    sender_if: InterfacePlan
+    receiver: str
+    receiver_if: str
+    receiver_address: str
+    port: int
+
+    @property
+    def subject(self) -> str:
+        return f"{subject(self.sender, self.sender_if.name)} -> " \
+               f"{subject(self.receiver, self.receiver_if)}"
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        return subject(self.sender, self.sender_if.name), subject(self.receiver, self.receiver_if)
+
+
+def plan_rail_tests(ctx: ValidationContext, base_port: int) -> list[RailTest]:
+    order = [n.name for n in sorted(ctx.nodes, key=lambda n: n.index)]
+    tests: list[RailTest] = []
+    for node in sorted(ctx.nodes, key=lambda n: n.index):
+        after = order[order.index(node.name) + 1:] + order[:order.index(node.name)]
+        for iface in node.interfaces:
+            peers = {p.host: p for p in iface.peers}
+            target = next((peers[h] for h in after if h in peers), None)
+            if target is None:
+                continue
+            tests.append(RailTest(node.name, iface, target.host, target.interface,
+                                  str(target.address), base_port + len(tests)))
+    return tests
+
+
+def schedule(tests: list[RailTest], max_parallel: int | None) -> list[list[RailTest]]:
+    """Rounds in which no interface is used twice and at most `max_parallel` tests run."""
+    pending = list(tests)
+    rounds: list[list[RailTest]] = []
+    while pending:
+        busy: set[str] = set()
+        current: list[RailTest] = []
+        for test in list(pending):
+            if max_parallel is not None and len(current) >= max_parallel:
+                break
+            if busy.isdisjoint(test.ends):
+                current.append(test)
+                busy.update(test.ends)
+                pending.remove(test)
+        rounds.append(current)
+    return rounds
+
+
+# --- commands --------------------------------------------------------------------------------
+
+def iperf3_server(test: RailTest, seconds: float) -> str:
+    return server_command(["iperf3", "-s", "-1", "-B", test.receiver_address, "-p",
+                           str(test.port)], test.port)
+
+
+def iperf3_client(test: RailTest, seconds: float) -> str:
+    argv = ["iperf3", "-c", test.receiver_address, "-B", str(test.sender_if.address.ip),
+            "-p", str(test.port), "-t", f"{seconds:g}", "-J", "--connect-timeout", "3000"]
+    return PATH_PREFIX + " ".join(shlex.quote(a) for a in argv)
+
+
+def _perftest_argv(hca: str, port: int, seconds: float, gid_index: int) -> list[str]:
+    # NVIDIA's connect-two-sparks guide: ib_write_bw -d DEV -i 1 -p PORT -F --report_gbits;
+    # -D bounds the run in time, -x picks the RoCE v2 GID of the rail's IPv4 address.
+    return ["ib_write_bw", "-d", hca, "-i", "1", "-p", str(port), "-F", "--report_gbits",
+            "-x", str(gid_index), "-D", f"{max(1, round(seconds))}"]
+
+
+def perftest_server(test: RailTest, seconds: float, receiver_hca: str, gid_index: int) -> str:
+    return server_command(_perftest_argv(receiver_hca, test.port, seconds, gid_index), test.port)
+
+
+def perftest_client(test: RailTest, seconds: float, gid_index: int) -> str:
+    argv = _perftest_argv(test.sender_if.hca, test.port, seconds, gid_index)
+    return PATH_PREFIX + " ".join(shlex.quote(a) for a in argv + [test.receiver_address])
+
+
+# --- judging ---------------------------------------------------------------------------------
+
+def _check(test: RailTest, judgement: G.Judgement) -> CheckResult:
+    return judgement.to_check("rail.bandwidth", KIND, test.subject)
+
+
+def judge_measured(test: RailTest, measured_gbps: float, expectation: T.Expectation,
+                   lab: bool) -> CheckResult:
+    judgement = G.judge_rail_bandwidth(measured_gbps, expectation)
+    if lab and judgement.verdict is not Verdict.PASS:
+        ratio = measured_gbps / expectation.minimum
+        judgement = G.Judgement(
+            judgement.verdict,
+            f"{measured_gbps:.2f} Gb/s is {ratio:.0%} of the {expectation.minimum:g} Gb/s "
+            f"floor ({expectation.source}): this rail runs below its shaped rate, as a "
+            "degraded cable or NIC does.",
+            "Check `tc qdisc show` on both ends of the lab link (a degrade fault?) and that "
+            "nothing else loads the lab machine.",
+            judgement.measured, judgement.expected, judgement.unit)
+    return _check(test, judgement)
+
+
+def judge_iperf3(test: RailTest, client_out: str, expectation: T.Expectation,
+                 lab: bool) -> CheckResult:
+    try:
+        run = iperf3.parse_json(client_out)
+    except ParseError as exc:
+        return _check(test, G.Judgement(Verdict.FAIL, f"iperf3 gave no result: {exc}.",
+                                        "Run the same iperf3 by hand on the sender.",
+                                        None, expectation.minimum, expectation.unit))
+    if run.errors or run.receiver_Gbps is None:
+        return _check(test, G.judge_iperf3_errors(run.errors or ["no receiver total"]))
+    return judge_measured(test, run.receiver_Gbps, expectation, lab)
+
+
+def judge_perftest(test: RailTest, client_out: str, expectation: T.Expectation) -> CheckResult:
+    try:
+        run = perftest.parse(client_out)
+    except ParseError as exc:
+        return _check(test, G.Judgement(Verdict.FAIL, f"ib_write_bw gave no result: {exc}.",
+                                        "Run the same ib_write_bw by hand on both nodes.",
+                                        None, expectation.minimum, expectation.unit))
+    if run.errors or run.average_Gbps is None:
+        return _check(test, G.judge_perftest_errors(run.errors or ["no bandwidth rows"]))
+    return judge_measured(test, run.average_Gbps, expectation, lab=False)
+
+
+def not_run(test: RailTest, why: str, hint: str) -> CheckResult:
+    return CheckResult("rail.bandwidth", KIND, test.subject, Verdict.FAIL, None, None, "Gb/s",
+                       why, hint)
+
+
+def localize(results: list[tuple[RailTest, CheckResult]]) -> list[CheckResult]:
+    """Name the interface common to every slow test when there is exactly one.
+
+    With each rail sending once and receiving once, a rail slow in both directions shows in
+    two tests that share only that interface; that, not either peer, is what to fix.
+    """
+    slow = [(t, c) for t, c in results if c.verdict is not Verdict.PASS
+            and isinstance(c.measured, (int, float))]
+    common: set[str] | None = None
+    for test, _ in slow:
+        common = set(test.ends) if common is None else common & set(test.ends)
+    if len(slow) < 2 or not common or len(common) != 1:
+        return [c for _, c in results]
+    culprit = next(iter(common))
+    out = []
+    for test, check in results:
+        if (test, check) in slow:
+            check = CheckResult(check.id, check.kind, check.subject, check.verdict,
+                                check.measured, check.expected, check.unit,
+                                f"{check.diagnosis} Every slow test goes through {culprit}, "
+                                "so that rail (its cable, NIC or switch port) is the one at "
+                                "fault.", check.hint)
+        out.append(check)
+    return out

@@ -1,0 +1,59 @@
+"""Lab fixtures for health: one switch4 lab for the module, provisioned with the real roles."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+NEEDED = ["ip", "tc", "unshare", "nsenter", "ssh", "ssh-keygen", "debootstrap"]
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "lab tests need root (network namespaces, mounts); CI runs them as root"
+    missing = [b for b in NEEDED if shutil.which(b) is None]
+    if missing:
+        return f"lab tests need {', '.join(missing)}: run `sparkctl lab prereqs --install`"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _skip_reason()
+    if reason is None:
+        return
+    for item in items:
+        if item.get_closest_marker("lab") is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def sparkctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess, as cron runs it."""
+    return subprocess.run([sys.executable, "-m", "sparkctl", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL)
+
+
+def health_json(lab: str, db: Path, *extra: str) -> tuple[int, dict]:
+    done = sparkctl("health", "--lab", lab, "--db", str(db), "-f", "json", *extra, timeout=60)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def switch4_lab():
+    name = "hlt4"
+    up = sparkctl("lab", "up", "--topology", "switch4", "--name", name, "--configured",
+                  timeout=600)
+    assert up.returncode == 0, up.stderr
+    try:
+        prov = sparkctl("provision", "--lab", name, "--tags", "nccl,mpi", timeout=300)
+        assert prov.returncode == 0, prov.stdout[-2000:] + prov.stderr[-2000:]
+        yield name
+    finally:
+        sparkctl("lab", "down", "--name", name, timeout=120)

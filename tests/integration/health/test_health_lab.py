@@ -1,0 +1,136 @@
+"""Health on a real switch4 lab: healthy passes, each fault is named by the right check."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import health_json, sparkctl
+
+pytestmark = pytest.mark.lab
+
+
+def failing(doc: dict) -> list[tuple[str, str]]:
+    return sorted((c["id"], c["subject"]) for c in doc["checks"] if c["verdict"] != "pass")
+
+
+def check(doc: dict, id: str, subject: str) -> dict:
+    return next(c for c in doc["checks"] if c["id"] == id and c["subject"] == subject)
+
+
+@pytest.fixture
+def fault(switch4_lab):
+    injected = []
+
+    def inject(*args: str) -> None:
+        done = sparkctl("lab", "fault", "--name", switch4_lab, *args, timeout=60)
+        assert done.returncode == 0, done.stderr
+        injected.append(args)
+
+    yield inject
+    if injected:
+        done = sparkctl("lab", "fault", "--name", switch4_lab, "clear", timeout=60)
+        assert done.returncode == 0, done.stderr
+
+
+def test_healthy_switch4_passes(switch4_lab, tmp_path):
+    code, doc = health_json(switch4_lab, tmp_path / "h.db")
+    assert failing(doc) == [] and code == 0
+    ids = {c["id"] for c in doc["checks"]}
+    assert {"node.ssh", "link.carrier", "link.speed", "link.mtu", "link.address", "link.ping",
+            "link.tcp", "host.disk", "host.memory", "drift.nccl_env", "drift.hostfile"} <= ids
+    assert {s["id"] for s in doc["skipped"]} == {"gpu", "rdma"}  # the lab has neither
+    assert doc["duration_s"] < 20
+
+
+def test_link_down_is_no_carrier_and_unanswered_pings(switch4_lab, fault, tmp_path):
+    fault("link-down", "spark-2", "enp1s0f1np1")
+    code, doc = health_json(switch4_lab, tmp_path / "h.db")
+    assert code == 1
+    carrier = check(doc, "link.carrier", "spark-2/enp1s0f1np1")
+    assert carrier["verdict"] == "fail" and "administratively down" in carrier["diagnosis"]
+    ping = check(doc, "link.ping", "spark-1/enp1s0f1np1->spark-2")
+    assert ping["verdict"] == "fail" and "does not answer" in ping["diagnosis"]
+    # The other rail and the other nodes' links are fine.
+    assert check(doc, "link.ping", "spark-1/enP2p1s0f1np1->spark-2")["verdict"] == "pass"
+    assert check(doc, "link.ping", "spark-1/enp1s0f1np1->spark-3")["verdict"] == "pass"
+
+
+def test_mtu_mismatch_names_the_end_and_the_dropped_big_frames(switch4_lab, fault, tmp_path):
+    fault("mtu", "spark-3", "enP2p1s0f1np1", "1500")
+    _, doc = health_json(switch4_lab, tmp_path / "h.db")
+    mtu = check(doc, "link.mtu", "spark-3/enP2p1s0f1np1")
+    assert mtu["verdict"] == "fail" and mtu["measured"] == 1500 and mtu["expected"] == 9000
+    ping = check(doc, "link.ping", "spark-1/enP2p1s0f1np1->spark-3")
+    assert ping["verdict"] == "fail" and "small pings but not 8972-byte" in ping["diagnosis"]
+    assert {i for i, s in failing(doc) if s.startswith("spark-1/")} == {"link.ping"}
+
+
+def test_one_sided_tcp_drop_is_the_firewall_trap(switch4_lab, fault, tmp_path):
+    fault("drop-tcp", "spark-2", "spark-1")  # spark-2 drops TCP from spark-1
+    _, doc = health_json(switch4_lab, tmp_path / "h.db")
+    tcp = check(doc, "link.tcp", "spark-1/enp1s0f1np1->spark-2")
+    assert tcp["verdict"] == "fail" and "firewall on spark-2" in tcp["diagnosis"]
+    assert check(doc, "link.ping", "spark-1/enp1s0f1np1->spark-2")["verdict"] == "pass"
+    assert check(doc, "link.tcp", "spark-3/enp1s0f1np1->spark-2")["verdict"] == "pass"
+
+
+def test_stopped_sshd_is_unreachable_within_budget_others_pass(switch4_lab, fault, tmp_path):
+    fault("sshd-stop", "spark-4")
+    started = time.monotonic()
+    code, doc = health_json(switch4_lab, tmp_path / "h.db", "--budget", "10")
+    assert time.monotonic() - started < 10 + 2
+    assert code == 1
+    assert failing(doc) == [("node.ssh", "spark-4")]
+    assert "spark-4" in check(doc, "node.ssh", "spark-4")["diagnosis"]
+    # Its links still answer: peers' pings and TCP (an RST from the stopped port) pass.
+    assert check(doc, "link.tcp", "spark-1/enp1s0f1np1->spark-4")["verdict"] == "pass"
+
+
+def test_drift_in_nccl_env_is_named(switch4_lab, fault, tmp_path):
+    edit = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-2", "--",
+                    "sed -i 's/^NCCL_IB_HCA=.*/NCCL_IB_HCA=rocep1s0f1/' /etc/sparkctl/nccl.env")
+    assert edit.returncode == 0, edit.stderr
+    try:
+        _, doc = health_json(switch4_lab, tmp_path / "h.db")
+        drift = check(doc, "drift.nccl_env", "spark-2:/etc/sparkctl/nccl.env")
+        assert drift["verdict"] == "fail"
+        assert "NCCL_IB_HCA=rocep1s0f1 (plan: rocep1s0f1,roceP2p1s0f1)" in drift["diagnosis"]
+        assert failing(doc) == [("drift.nccl_env", "spark-2:/etc/sparkctl/nccl.env")]
+    finally:
+        restore = sparkctl("provision", "--lab", switch4_lab, "--tags", "nccl", timeout=300)
+        assert restore.returncode == 0
+
+
+def test_prometheus_textfile_from_the_lab_parses(switch4_lab, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    prom = tmp_path / "textfile" / "sparkctl.prom"
+    done = sparkctl("health", "--lab", switch4_lab, "--db", str(tmp_path / "h.db"), "--quiet",
+                    "-f", "prometheus", "-o", str(prom))
+    assert done.returncode == 0 and done.stdout == ""  # quiet on success
+    names = {f.name for f in text_string_to_metric_families(prom.read_text())}
+    assert {"sparkctl_rail_up", "sparkctl_rail_speed_mbps", "sparkctl_check_ok",
+            "sparkctl_last_run_timestamp_seconds"} <= names
+
+
+def test_timer_role_converges_idempotently_with_cron(switch4_lab):
+    refused = sparkctl("health", "install", "--lab", switch4_lab, "--on", "node")
+    assert refused.returncode == 1 and "/usr/local/bin/sparkctl is missing" in refused.stderr
+    args = ("health", "install", "--lab", switch4_lab, "--on", "node", "--every", "5m",
+            "--skip-binary-check")
+    first, again = sparkctl(*args), sparkctl(*args)
+    assert first.returncode == 0 and "change(s)" in first.stdout, first.stderr
+    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
+    entry = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
+                     "cat /etc/cron.d/sparkctl-health; pgrep -x cron >/dev/null && echo CRON_UP")
+    assert "*/5 * * * * root timeout 60 /usr/local/bin/sparkctl health --inventory " \
+           "/etc/sparkctl/health-inventory.yml --quiet --format prometheus" in entry.stdout
+    assert "CRON_UP" in entry.stdout
+    gone = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
+    gone_again = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
+    assert "change(s)" in gone.stdout and "nothing to change" in gone_again.stdout
+    left = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
+                    "ls /etc/cron.d/sparkctl-health /etc/sparkctl/health-inventory.yml")
+    assert left.returncode != 0

@@ -1,0 +1,7 @@
+import pytest
+from validate_helpers import context_for
+
+
+@pytest.fixture
+def make_context():
+    return context_for
