@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import FIXTURES
+from .conftest import FIXTURES
 from typer.testing import CliRunner
 
 from sparkctl.cli.app import app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, fixture_files, fixture_id
+from .conftest import FIXTURES, fixture_files, fixture_id
 
 from sparkctl.checks.analyze import UNPARSEABLE, analyze_file
 

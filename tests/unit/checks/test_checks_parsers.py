@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import read
+from .conftest import read
 
 from sparkctl.checks import detect as D
 from sparkctl.checks.analyze import analyze_text

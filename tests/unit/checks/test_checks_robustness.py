@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import fixture_files, fixture_id
+from .conftest import fixture_files, fixture_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from discover_fabric import Fabric, cables, fabric, segments_for
+from .discover_fabric import Fabric, cables, fabric, segments_for
 
 from sparkctl.discover.findings import DRIFT, ERROR, NOTE
 from sparkctl.discover.observe import observe, read_as_declared_switch

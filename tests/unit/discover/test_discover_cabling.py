@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from discover_fabric import cables
+from .discover_fabric import cables
 
 from sparkctl.discover.cabling import describe_mapping, multiset, renamings, slot_swaps
 from sparkctl.discover.classify import CUSTOM, UNSUPPORTED, builtin_match, classify

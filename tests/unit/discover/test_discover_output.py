@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 import pytest
-from discover_fabric import fabric
+from .discover_fabric import fabric
 from typer.testing import CliRunner
 
 from sparkctl.cli.app import app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import GIB, OVERHEAD, USABLE
+from .conftest import GIB, OVERHEAD, USABLE
 
 from sparkctl.plan.catalogue import find_model
 from sparkctl.plan.planner import PlanRequest, plan

@@ -4,7 +4,7 @@ published configs (values as given there; fields the facts do not give are left 
 from __future__ import annotations
 
 import pytest
-from conftest import GIB
+from .conftest import GIB
 
 from sparkctl.errors import InputError
 from sparkctl.plan.catalogue import find_model

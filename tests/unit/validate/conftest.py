@@ -1,5 +1,5 @@
 import pytest
-from validate_helpers import context_for
+from .validate_helpers import context_for
 
 
 @pytest.fixture

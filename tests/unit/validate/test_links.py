@@ -1,6 +1,6 @@
 """Link judging with synthetic facts: every check passes on the plan and fails off it."""
 
-from validate_helpers import iface
+from .validate_helpers import iface
 
 from sparkctl.checks.result import Verdict
 from sparkctl.validate import links

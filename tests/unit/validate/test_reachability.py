@@ -1,6 +1,6 @@
 """Ping/TCP/neighbour judging, including which node's firewall stopped a handshake."""
 
-from validate_helpers import iface
+from .validate_helpers import iface
 
 from sparkctl.checks.result import Verdict
 from sparkctl.validate import reachability as R
