@@ -26,3 +26,35 @@ def atomic_write(path: str | Path, data: str | bytes, mode: int = 0o644) -> Path
             pass
         raise
     return path
+
+
+def write_file(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write into a staging directory (atomicity comes from swapping the directory)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+
+
+def check_replaceable_dir(out: Path, marker: str, what: str) -> None:
+    """Refuse to replace a directory unless sparkctl wrote it (it holds `marker`)."""
+    from sparkctl.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a directory", hint="choose another -o DIR")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
+        raise InputError(f"{out} is not empty and holds no sparkctl {what}",
+                         hint=f"choose a new or empty directory; sparkctl only replaces "
+                         f"{what}s it wrote")
+
+
+def swap_dir_into_place(staging: Path, out: Path) -> None:
+    """Readers see the old directory or the new one, never a mix."""
+    import shutil
+
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, trash)
+    os.replace(staging, out)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -78,6 +78,8 @@ def _register() -> None:
     provision.register(app)
     from sparkctl.cli import validate  # noqa: I001
     app.command("validate")(validate.validate)
+    from sparkctl.cli import runtime  # noqa: I001
+    app.add_typer(runtime.app, name="runtime")
 
 
 _register()

@@ -93,7 +93,7 @@ def provision(target: Target, request: ProvisionRequest,
     began = time.monotonic()
     observer.start(selected, tasks, run_dir)
     try:
-        with _CancelOnSigint() as cancel:
+        with CancelOnSigint() as cancel:
             runner = _run(bundle, run_dir, request, collector, cancel)
     finally:
         observer.stop()
@@ -118,7 +118,7 @@ def _run(bundle: Bundle, run_dir: Path, request: ProvisionRequest,
         "playbook": "site.yml",
         "inventory": str(bundle.inventory),
         "ident": "run",
-        "envvars": _environment(bundle),
+        "envvars": ansible_environment(bundle),
         "event_handler": collector,
         "cancel_callback": cancel,
         "quiet": True,
@@ -139,7 +139,7 @@ def _run(bundle: Bundle, run_dir: Path, request: ProvisionRequest,
     return ansible_runner.run(**kwargs)
 
 
-def _environment(bundle: Bundle) -> dict[str, str]:
+def ansible_environment(bundle: Bundle) -> dict[str, str]:
     """ansible-runner starts ansible-playbook by name: the interpreter's bin dir (a venv)
     must lead PATH, or the run ends with rc 127 (facts/lab-machine.md)."""
     bindir = str(Path(sys.executable).parent)
@@ -158,7 +158,7 @@ def _environment(bundle: Bundle) -> dict[str, str]:
     }
 
 
-class _CancelOnSigint:
+class CancelOnSigint:
     """SIGINT (Ctrl-C) or SIGTERM asks the run to stop; the callback reports it."""
 
     def __init__(self) -> None:
@@ -171,7 +171,7 @@ class _CancelOnSigint:
     def _handle(self, signum, frame) -> None:
         self.requested = True
 
-    def __enter__(self) -> _CancelOnSigint:
+    def __enter__(self) -> CancelOnSigint:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)

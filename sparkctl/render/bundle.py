@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from sparkctl.errors import EnvironmentProblem, InputError
-from sparkctl.fileio import atomic_write
+from sparkctl.fileio import check_replaceable_dir, swap_dir_into_place, write_file
 from sparkctl.render.inventory import build_inventory
 from sparkctl.render.jinja import render_file
 from sparkctl.targets import Target
@@ -219,7 +219,7 @@ def render_bundle(target: Target, out_dir: str | Path,
     """Write the bundle for `target` into out_dir, replacing an earlier bundle there whole."""
     options = options or BundleOptions()
     out = Path(out_dir).absolute()
-    _check_destination(out)
+    check_replaceable_dir(out, MARKER, "bundle")
     inventory, inventory_text = inventory_for(target)
     hosts, groups = host_variables(inventory)
     spark_hosts = tuple(groups[SPARK_GROUP])
@@ -231,19 +231,20 @@ def render_bundle(target: Target, out_dir: str | Path,
         shutil.copytree(playbooks / "roles", staging / "roles",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "molecule"))
         shutil.copy2(playbooks / "site.yml", staging / "site.yml")
-        _write(staging / "inventory.yml", inventory_text, 0o600)
-        _write(staging / "ansible.cfg", render_ansible_cfg(len(spark_hosts), name, options))
-        _write(staging / "group_vars" / "all" / "sparkctl.yml",
+        write_file(staging / "inventory.yml", inventory_text, 0o600)
+        write_file(staging / "ansible.cfg", render_ansible_cfg(len(spark_hosts), name, options))
+        write_file(staging / "group_vars" / "all" / "sparkctl.yml",
                dump_yaml(bundle_vars(name, options), "# Written by sparkctl render.\n"))
-        _write(staging / ".ansible-lint", _lint_config(verbatim=target.inventory_path is not None))
+        write_file(staging / ".ansible-lint",
+                   _lint_config(verbatim=target.inventory_path is not None))
         for rel, text in render_previews(inventory, playbooks / "roles").items():
-            _write(staging / rel, text)
-        _write(staging / "README.md", _README.format(name=name, dir=out))
-        _write(staging / MARKER, json.dumps({"cluster": name, "hosts": list(spark_hosts),
+            write_file(staging / rel, text)
+        write_file(staging / "README.md", _README.format(name=name, dir=out))
+        write_file(staging / MARKER, json.dumps({"cluster": name, "hosts": list(spark_hosts),
                                              "source": target.description,
                                              "tuned": options.tuned}) + "\n")
         os.chmod(staging, 0o755)
-        _swap_into_place(staging, out)
+        swap_dir_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -256,33 +257,3 @@ def _lint_config(verbatim: bool) -> str:
     excluded = ["preview/"] + (["inventory.yml"] if verbatim else [])
     return dump_yaml({"profile": "production", "offline": True, "exclude_paths": excluded},
                      "# ansible-lint settings for this bundle (written by sparkctl render).\n")
-
-
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    os.chmod(path, mode)
-
-
-def _check_destination(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a directory", hint="choose another -o DIR")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise InputError(f"{out} is not empty and holds no sparkctl bundle",
-                         hint="choose a new or empty directory; sparkctl only replaces "
-                         "bundles it wrote")
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    """Readers see the old bundle or the new one, never a mix."""
-    if not out.exists():
-        os.replace(staging, out)
-        return
-    trash = out.with_name(f".{out.name}.old-{os.getpid()}")
-    os.replace(out, trash)
-    os.replace(staging, out)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def write_text_atomically(path: Path, text: str) -> Path:
-    return atomic_write(path, text)

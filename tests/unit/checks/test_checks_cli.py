@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from .conftest import FIXTURES
 from typer.testing import CliRunner
 
 from sparkctl.cli.app import app
+
+from .conftest import FIXTURES
 
 GOOD = str(FIXTURES / "nccl-tests/spark_koyo_all_gather_2node_switch_good_21GBps.txt")
 BAD = str(FIXTURES / "nccl-tests/spark_koyo_all_gather_2node_direct_degraded_2p8GBps.txt")

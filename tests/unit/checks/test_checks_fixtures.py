@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from .conftest import FIXTURES, fixture_files, fixture_id
 
 from sparkctl.checks.analyze import UNPARSEABLE, analyze_file
+
+from .conftest import FIXTURES, fixture_files, fixture_id
 
 # file -> (tool, verdict). Read off the files themselves (see tests/fixtures/SOURCES.md).
 EXPECTED = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from .conftest import read
 
 from sparkctl.checks import detect as D
 from sparkctl.checks.analyze import analyze_text
@@ -17,6 +16,8 @@ from sparkctl.checks.parsers import (
     perftest,
     rdma,
 )
+
+from .conftest import read
 
 GOOD_SWITCH = "nccl-tests/spark_koyo_all_gather_2node_switch_good_21GBps.txt"
 DEGRADED_2P8 = "nccl-tests/spark_koyo_all_gather_2node_direct_degraded_2p8GBps.txt"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from .conftest import fixture_files, fixture_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkctl.checks.analyze import PARSER_BUG, UNPARSEABLE, analyze_bytes, analyze_text
 from sparkctl.checks.detect import detect
+
+from .conftest import fixture_files, fixture_id
 
 FILES = fixture_files()
 VERDICTS = {"pass", "degraded", "fail", UNPARSEABLE}

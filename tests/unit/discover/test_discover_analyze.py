@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from .discover_fabric import Fabric, cables, fabric, segments_for
-
 from sparkctl.discover.findings import DRIFT, ERROR, NOTE
 from sparkctl.discover.observe import observe, read_as_declared_switch
 from sparkctl.discover.run import DRIFTED, INCOMPLETE, MATCH, analyze
 from sparkctl.exitcodes import ExitCode
 from sparkctl.topology.builtins import builtin_spec
+
+from .discover_fabric import Fabric, cables, fabric, segments_for
 
 N2 = ["spark-1", "spark-2"]
 N3 = ["spark-1", "spark-2", "spark-3"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from .discover_fabric import cables
 
 from sparkctl.discover.cabling import describe_mapping, multiset, renamings, slot_swaps
 from sparkctl.discover.classify import CUSTOM, UNSUPPORTED, builtin_match, classify
 from sparkctl.discover.compare import DIFFERENT, EXACT, RECABLED, RENAMED, compare
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
+
+from .discover_fabric import cables
 
 N3 = ["spark-1", "spark-2", "spark-3"]
 

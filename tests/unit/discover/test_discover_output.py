@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-from .discover_fabric import fabric
 from typer.testing import CliRunner
 
 from sparkctl.cli.app import app
@@ -17,6 +16,8 @@ from sparkctl.discover.run import analyze
 from sparkctl.discover.writer import discovered_spec, write_cluster_file
 from sparkctl.errors import RunFailed
 from sparkctl.topology.builtins import builtin_spec
+
+from .discover_fabric import fabric
 
 N3 = ["spark-1", "spark-2", "spark-3"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from .conftest import GIB, OVERHEAD, USABLE
 
 from sparkctl.plan.catalogue import find_model
 from sparkctl.plan.planner import PlanRequest, plan
+
+from .conftest import GIB, OVERHEAD, USABLE
 
 
 def _topo(result, name):

@@ -4,12 +4,13 @@ published configs (values as given there; fields the facts do not give are left 
 from __future__ import annotations
 
 import pytest
-from .conftest import GIB
 
 from sparkctl.errors import InputError
 from sparkctl.plan.catalogue import find_model
 from sparkctl.plan.lookup import resolve_model
 from sparkctl.plan.planner import PlanRequest, plan
+
+from .conftest import GIB
 
 # openai/gpt-oss-120b: 36 layers alternating sliding(128)/full, 64 heads, 8 KV, head_dim 64.
 GPT_OSS_120B = {
