@@ -4,8 +4,9 @@ Targets (issue 6): switch4 <= 3 s and <= 1.5x single; with one node dead the run
 within its budget. "Dead" here is a node whose sshd port silently drops packets (iptables
 DROP on its management interface inside the node's namespace), the worst case for a client:
 every SSH step waits for its timeout. A stopped sshd (connection refused) is also timed.
+Also times `health --probe` on switch4 (1 s iperf3 per rail test, 8 tests, 2 at a time).
 Prints the median and max of N runs of the whole process (wall) and the run's own duration_s.
-Root only (builds labs named hlb1/hlb4 and removes them).
+Root only (builds labs named hfb1/hfb4 and removes them).
 Run: .venv/bin/python bench/bench_health.py [--runs N] [--budget S]
 """
 
@@ -28,12 +29,12 @@ def sparkctl(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL)
 
 
-def time_health(lab: str, db: Path, runs: int, budget: float) -> dict:
+def time_health(lab: str, db: Path, runs: int, budget: float, *extra: str) -> dict:
     walls, inner, verdicts = [], [], set()
     for _ in range(runs):
         started = time.monotonic()
         done = sparkctl("health", "--lab", lab, "--db", str(db), "-f", "json", "--budget",
-                        str(budget), timeout=budget + 30)
+                        str(budget), *extra, timeout=budget + 30)
         walls.append(time.monotonic() - started)
         doc = json.loads(done.stdout)
         inner.append(doc["duration_s"])
@@ -73,25 +74,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "health.db"
         try:
-            up("hlb1", "single")
-            up("hlb4", "switch4")
-            sparkctl("health", "--lab", "hlb4", "--db", str(db), "--quiet")  # warm caches
-            results["single"] = time_health("hlb1", db, args.runs, args.budget)
-            results["switch4"] = time_health("hlb4", db, args.runs, args.budget)
-            sparkctl("lab", "fault", "--name", "hlb4", "sshd-stop", "spark-4")
-            results["switch4, sshd stopped on spark-4"] = time_health("hlb4", db, args.runs,
+            up("hfb1", "single")
+            up("hfb4", "switch4")
+            sparkctl("health", "--lab", "hfb4", "--db", str(db), "--quiet")  # warm caches
+            results["single"] = time_health("hfb1", db, args.runs, args.budget)
+            results["switch4"] = time_health("hfb4", db, args.runs, args.budget)
+            results["switch4 --probe (budget 40 s)"] = time_health(
+                "hfb4", db, max(2, args.runs // 2), 40.0, "--probe")
+            sparkctl("lab", "fault", "--name", "hfb4", "sshd-stop", "spark-4")
+            results["switch4, sshd stopped on spark-4"] = time_health("hfb4", db, args.runs,
                                                                       args.budget)
-            sparkctl("lab", "fault", "--name", "hlb4", "clear")
-            blackhole("hlb4", "spark-4", True)
+            sparkctl("lab", "fault", "--name", "hfb4", "clear")
+            blackhole("hfb4", "spark-4", True)
             try:
                 results["switch4, spark-4 silent (SSH dropped)"] = time_health(
-                    "hlb4", db, max(2, args.runs // 2), args.budget)
+                    "hfb4", db, max(2, args.runs // 2), args.budget)
             finally:
-                blackhole("hlb4", "spark-4", False)
+                blackhole("hfb4", "spark-4", False)
         finally:
-            sparkctl("lab", "down", "--name", "hlb1")
-            sparkctl("lab", "down", "--name", "hlb4")
-    print(f"quick health, {args.runs} runs each, budget {args.budget:g} s")
+            sparkctl("lab", "down", "--name", "hfb1")
+            sparkctl("lab", "down", "--name", "hfb4")
+    print(f"health, {args.runs} runs each (fewer for --probe and silent), "
+          f"budget {args.budget:g} s")
     print(f"{'case':40} {'wall med':>9} {'wall max':>9} {'run med':>8} {'run max':>8}  verdicts")
     for case, r in results.items():
         print(f"{case:40} {r['wall_median_s']:9.3f} {r['wall_max_s']:9.3f} "

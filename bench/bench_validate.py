@@ -39,7 +39,7 @@ def sparkctl(*args: str, timeout: float = 900) -> tuple[subprocess.CompletedProc
 
 
 def validate(lab: str, *extra: str) -> tuple[dict, float, int]:
-    done, seconds = sparkctl("validate", "--lab", lab, "--format", "json", *extra)
+    done, seconds = sparkctl("validate", "--lab", lab, "--format", "json", "--no-history", *extra)
     try:
         report = json.loads(done.stdout)
     except ValueError:

@@ -49,7 +49,9 @@ def health(
     topology: TopologyOpt = None, hosts: HostsOpt = None, cluster: ClusterOpt = None,
     inventory: InventoryOpt = None, lab: LabOpt = None,
     probe: Annotated[bool, typer.Option(
-        "--probe", help="Add a short bounded bandwidth probe per rail.")] = False,
+        "--probe", help="Add a short bounded bandwidth probe per rail (1 s per rail test, "
+                        "validate's rail measurement; records rail_bandwidth_gbps for "
+                        "regression detection).")] = False,
     output_format: Annotated[HealthFormat, typer.Option(
         "--format", "-f", help="table, json, prometheus (node_exporter textfile) or junit."
     )] = HealthFormat.table,
@@ -58,9 +60,10 @@ def health(
     db: DbOpt = None,
     no_history: Annotated[bool, typer.Option(
         "--no-history", help="Neither read nor write the history database.")] = False,
-    budget: Annotated[float, typer.Option(
-        "--budget", help="Seconds the whole run may take, dead nodes included.", min=3.0,
-    )] = 20.0,
+    budget: Annotated[float | None, typer.Option(
+        "--budget", help="Seconds the whole run may take, dead nodes included (default 20, "
+                         "40 with --probe).", min=3.0,
+    )] = None,
     regression_pct: Annotated[float, typer.Option(
         "--regression-pct", help="Degraded when a bandwidth falls this many percent below "
                                  "its trailing median.", min=1.0, max=99.0)] = 20.0,
@@ -84,11 +87,19 @@ def health(
     from sparkctl.health import exporters
     from sparkctl.health.lock import RunLock, lock_path_for
     from sparkctl.health.regression import RegressionPolicy
-    from sparkctl.health.run import HealthOptions, run_health, target_key
+    from sparkctl.health.run import (
+        DEFAULT_BUDGET_S,
+        DEFAULT_PROBE_BUDGET_S,
+        HealthOptions,
+        run_health,
+        target_key,
+    )
     from sparkctl.health.store import HistoryStore, default_db_path
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     db_path = db or default_db_path()
+    if budget is None:
+        budget = DEFAULT_PROBE_BUDGET_S if probe else DEFAULT_BUDGET_S
     options = HealthOptions(budget_s=budget, probe=probe,
                             regression=RegressionPolicy(drop_pct=regression_pct))
     lock = lock_file or lock_path_for(db_path, target_key(target))

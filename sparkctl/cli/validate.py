@@ -49,26 +49,48 @@ def validate(
     all_gather: bool = typer.Option(False, "--all-gather", help="Also run all_gather_perf "
                                     "(dgx-spark)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
+    db: Path | None = typer.Option(None, "--db", help="History database shared with `sparkctl "
+                                   "health` (default as there: /var/lib/sparkctl/health.db as "
+                                   "root, else ~/.local/state/sparkctl/health.db; env "
+                                   "SPARKCTL_HEALTH_DB)."),
+    no_history: bool = typer.Option(False, "--no-history", help="Neither record this run's "
+                                    "rail and busbw figures nor judge them against earlier "
+                                    "runs."),
+    regression_pct: float = typer.Option(20.0, "--regression-pct", min=1.0, max=99.0,
+                                         help="Degraded when a bandwidth falls this many "
+                                              "percent below its trailing median."),
 ) -> None:
     """Measure links, rails and collectives over SSH and judge them.
 
     Exit 0 when every check passes, 1 when any is degraded or failed, 2 on bad usage or
-    environment.
+    environment. Rail Gb/s and busbw are recorded in the health history (unless
+    --no-history); one far below its trailing median is a `degraded` regression check.
     """
     from sparkctl.cli.common import target_from_options
     from sparkctl.errors import InputError
     from sparkctl.validate.context import context_from_target
-    from sparkctl.validate.runner import PHASES, ValidateOptions
-    from sparkctl.validate.runner import validate as run_validate
+    from sparkctl.validate.runner import PHASES, ValidateOptions, validate_run
 
     if quick and only:
         raise InputError("--quick and --only both pick phases", hint="use one of them")
     phases = ("links",) if quick else tuple(p.value for p in only) if only else PHASES
-    ctx = context_from_target(target_from_options(topology, hosts, cluster, inventory, lab))
+    target = target_from_options(topology, hosts, cluster, inventory, lab)
+    ctx = context_from_target(target)
     options = ValidateOptions(phases=phases, budget_s=budget or (90.0 if quick else 600.0),
                               rail_tcp=tcp, all_gather=all_gather)
     log = (lambda m: typer.echo(f"validate: {m}", err=True)) if verbose else None
-    report = run_validate(ctx, options, log=log)
+    if no_history:
+        report = validate_run(ctx, options, log=log).report
+    else:
+        from sparkctl.health.regression import RegressionPolicy
+        from sparkctl.health.store import HistoryStore, default_db_path, target_key
+        from sparkctl.health.validate_runs import record_validate_run
+
+        # Opened first: an unusable --db is a usage error before minutes of measuring.
+        with HistoryStore(db or default_db_path()) as store:
+            report = record_validate_run(validate_run(ctx, options, log=log), store,
+                                         target_key(target),
+                                         RegressionPolicy(drop_pct=regression_pct))
     _emit(report, output_format, output, ctx.description)
     raise typer.Exit(int(ExitCode.OK if report.verdict == "pass" else ExitCode.FAILED))
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sparkctl.checks.result import CheckResult, Verdict
+from sparkctl.health.samples import COLLECTIVE_BUSBW, RAIL_BANDWIDTH, Sample
 
 DEFAULT_DROP_PCT = 20.0
 DEFAULT_WINDOW = 10
@@ -19,7 +20,7 @@ MIN_HISTORY = 3  # fewer earlier values than this: no trend to compare with yet
 
 # Series judged for regressions: rail probe bandwidth (health --probe) and collective busbw
 # recorded from validate runs.
-WATCHED_METRICS = ("rail_bandwidth_gbps", "collective_busbw_gbps")
+WATCHED_METRICS = (RAIL_BANDWIDTH, COLLECTIVE_BUSBW)
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,20 @@ def judge_regression(metric: str, subject: str, value: float, history: Sequence[
                  "with `sparkctl health history --metric " + metric + "`.",
             **common)
     return CheckResult(verdict=Verdict.PASS, diagnosis=f"within its trend: {trail}.", **common)
+
+
+def regression_checks(samples: Sequence[Sample], store, target: str,
+                      policy: RegressionPolicy = RegressionPolicy()) -> list[CheckResult]:
+    """Judge every watched sample against its series in `store` (a HistoryStore), before the
+    run that produced them is recorded. Health and validate runs share the series."""
+    out = []
+    for sample in samples:
+        if sample.metric not in WATCHED_METRICS:
+            continue
+        history = store.series(sample.metric, sample.labels_key, limit=policy.window,
+                               target=target)
+        check = judge_regression(sample.metric, sample.subject, sample.value,
+                                 [p.value for p in history], policy, unit=sample.unit)
+        if check is not None:
+            out.append(check)
+    return out

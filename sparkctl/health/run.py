@@ -5,6 +5,9 @@ Each node gets its own daemon thread that connects and starts three remote comma
 for them only until the budget's end minus what judging and writing need; a node still
 silent then is reported as unreachable and its thread is abandoned, so a dead or wedged node
 costs at most the budget, never more.
+
+With --probe, validate's rail probe (validate.rail_probe) then measures every rail for
+PROBE_SECONDS per test between the nodes that answered, within what is left of the budget.
 """
 
 from __future__ import annotations
@@ -19,21 +22,26 @@ from pathlib import Path
 import yaml
 
 from sparkctl.checks.result import CheckResult, Report, Verdict
-from sparkctl.health import counters, drift, gpu, host, reach
+from sparkctl.health import counters, drift, gpu, host
 from sparkctl.health.budget import Deadline
 from sparkctl.health.findings import Findings, Skip
-from sparkctl.health.regression import WATCHED_METRICS, RegressionPolicy, judge_regression
+from sparkctl.health.regression import RegressionPolicy, regression_checks
 from sparkctl.health.remote import NodeOutput, NodeScriptPlan, build_script, parse_sections
-from sparkctl.health.samples import Sample
-from sparkctl.health.store import HistoryStore
+from sparkctl.health.samples import Sample, rail_bandwidth_samples
+from sparkctl.health.store import HistoryStore, target_key
+
+__all__ = ["HealthOptions", "HealthRun", "run_health", "target_key"]
 
 DEFAULT_BUDGET_S = 20.0
+DEFAULT_PROBE_BUDGET_S = 40.0  # the quick checks plus a rail probe that re-measures slow rails
+PROBE_SECONDS = 1.0  # per rail test: long enough for a steady TCP/RDMA rate, short for cron
 MIN_BUDGET_S = 3.0
 CONNECT_TIMEOUT_S = 3.0  # paramiko may spend this on each of connect, banner and auth
 COMMAND_TIMEOUT_S = 10.0
 JUDGE_RESERVE_S = 1.0  # kept for judging, the history write and the exporters
 BACKSTOP_S = 3.0  # RemoteProcess may outlive its timeout by 2 s (kill + local backstop)
 TCP_TIMEOUT_S = 1.0
+SSH_PORT = 22  # every Spark runs sshd on all addresses; a connect tests TCP on the rail
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,6 @@ class HealthRun:
         doc["skipped"] = [s.to_dict() for s in self.skipped]
         doc["target"] = self.target
         return doc
-
-
-def target_key(target) -> str:
-    """How history tells clusters apart: the inventory file, else the cluster's description."""
-    if target.inventory_path is not None:
-        return str(Path(target.inventory_path).resolve())
-    return target.description
 
 
 def _host_vars(target) -> dict[str, dict]:
@@ -118,12 +119,10 @@ def run_health(target, options: HealthOptions, store: HistoryStore | None) -> He
                             "(node hung or overloaded)")
     findings = _judge(ctx, target, results, plans, store)
     if options.probe:
-        findings.skipped.append(Skip("rail.bandwidth", "cluster",
-                                     "--probe needs validate's bounded rail probe, which is "
-                                     "not available yet"))
+        findings.extend(_probe_rails(ctx, results, deadline))
     if store is not None:
-        findings.extend(_regressions(findings.samples, store, target_key(target),
-                                     options.regression))
+        findings.checks += regression_checks(findings.samples, store, target_key(target),
+                                             options.regression)
     report = Report.from_checks(findings.checks, started=started_at,
                                 duration_s=deadline.elapsed())
     return HealthRun(report, findings.samples, findings.skipped, target_key(target))
@@ -132,6 +131,7 @@ def run_health(target, options: HealthOptions, store: HistoryStore | None) -> He
 def _probe_node(ctx, node, plan: NodeScriptPlan, result: NodeResult, deadline: Deadline) -> None:
     from sparkctl.probe.ssh import ProbePool
     from sparkctl.validate import context as vctx
+    from sparkctl.validate import reachability as R
     from sparkctl.validate.scripts import python_command
 
     started = time.monotonic()
@@ -150,8 +150,9 @@ def _probe_node(ctx, node, plan: NodeScriptPlan, result: NodeResult, deadline: D
                          "ethtool_stats": False}
             commands = {
                 "link_facts": python_command("link_facts", facts_req),
-                "reach": python_command("reach", reach.reach_request(node.interfaces,
-                                                                    TCP_TIMEOUT_S)),
+                "reach": python_command("reach", R.reach_request(
+                    node.interfaces, lambda _peer: SSH_PORT, tcp_timeout=TCP_TIMEOUT_S,
+                    pings=R.QUICK_PINGS)),
                 "script": build_script(plan),
             }
             running = {k: pool.start(node.name, c, timeout) for k, c in commands.items()}
@@ -178,6 +179,7 @@ def _judge(ctx, target, results: dict[str, NodeResult], plans: dict[str, NodeScr
            store: HistoryStore | None) -> Findings:
     from sparkctl.validate import context as vctx
     from sparkctl.validate import expect
+    from sparkctl.validate import reachability as R
     from sparkctl.validate.facts import FactsError, parse_node_facts
     from sparkctl.validate.links import node_link_checks
 
@@ -208,6 +210,7 @@ def _judge(ctx, target, results: dict[str, NodeResult], plans: dict[str, NodeScr
                 diagnosis=f"no link facts from {node.name}: "
                           f"{res.command_errors.get('link_facts', 'no output')}."))
     gpu_results: dict = {}
+    live = R.LiveLinks.from_facts(facts)
     previous = store.latest(counters.METRIC, target=target_key(target)) if store else {}
     for node in ctx.nodes:
         res = results[node.name]
@@ -228,13 +231,10 @@ def _judge(ctx, target, results: dict[str, NodeResult], plans: dict[str, NodeScr
                         before = _previous_counters(previous, node.name, iface.hca)
                         out.extend(counters.judge_counter_deltas(node.name, iface.hca,
                                                                  hca.counters, before))
-        if res.reach:
-            out.checks += reach.judge_reach(node.name, node.interfaces, res.reach)
-        elif any(i.peers for i in node.interfaces):
-            out.checks.append(CheckResult(
-                "link.reach", "link", node.name, Verdict.FAIL,
-                diagnosis=f"no reachability result from {node.name}: "
-                          f"{res.command_errors.get('reach', 'no output')}."))
+        if any(i.peers for i in node.interfaces):
+            out.checks += R.judge_node_reach(node.name, node.interfaces,
+                                             _reach_report(node.name, res), live,
+                                             refused_is_reachable=True)
         judged, gpu_results[node.name] = _judge_script(ctx, node, res, plans[node.name])
         out.extend(judged)
     if ctx.is_lab:
@@ -301,16 +301,36 @@ def _previous_counters(previous: dict, node: str, hca: str) -> dict[str, int] | 
     return found or None
 
 
-def _regressions(samples: list[Sample], store: HistoryStore, target: str,
-                 policy: RegressionPolicy) -> Findings:
+def _reach_report(node: str, res: NodeResult):
+    """The parsed reach output, or why there is none (every ping/TCP check fails with it)."""
+    from sparkctl.validate import reachability as R
+
+    if not res.reach:
+        return (f"no reachability result from {node} "
+                f"({res.command_errors.get('reach', 'no output')})")
+    try:
+        return R.parse_reach(res.reach)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return f"unreadable reachability output from {node}: {res.reach[:120]!r}"
+
+
+def _probe_rails(ctx, results: dict[str, NodeResult], deadline: Deadline) -> Findings:
+    """validate's rail probe between the nodes that answered, within what is left."""
+    from sparkctl.probe.ssh import ProbePool
+    from sparkctl.validate.budget import Budget
+    from sparkctl.validate.rail_probe import probe_rails
+
     out = Findings()
-    for sample in samples:
-        if sample.metric not in WATCHED_METRICS:
-            continue
-        history = store.series(sample.metric, sample.labels_key, limit=policy.window,
-                               target=target)
-        check = judge_regression(sample.metric, sample.subject, sample.value,
-                                 [p.value for p in history], policy, unit=sample.unit)
-        if check is not None:
-            out.checks.append(check)
+    alive = [n.endpoint for n in ctx.nodes if results[n.name].error is None]
+    connect = max(0.5, min(CONNECT_TIMEOUT_S,
+                           (deadline.remaining() - JUDGE_RESERVE_S - BACKSTOP_S) / 4))
+    with ProbePool(alive, connect_timeout=connect) as pool:
+        for node in ctx.nodes:
+            if results[node.name].error is not None:
+                pool.failures[node.name] = results[node.name].error
+        # RemoteProcess may outlive its timeout by its backstop; judging needs its reserve.
+        budget = Budget.until(deadline.at - JUDGE_RESERVE_S - BACKSTOP_S)
+        probe = probe_rails(pool, ctx, budget, seconds=PROBE_SECONDS)
+    out.checks += probe.checks
+    out.samples += rail_bandwidth_samples(probe.measurements)
     return out

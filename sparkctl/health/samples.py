@@ -16,13 +16,27 @@ class Sample:
     value: float
     labels: dict[str, str] = field(default_factory=dict)
     unit: str | None = None
+    display: str | None = None  # the subject, where joining the labels reads badly
 
     @property
     def subject(self) -> str:
         """Human form of the labels, in insertion order: "spark-1/enp1s0f1np1"."""
-        return "/".join(self.labels.values()) or "cluster"
+        return self.display or "/".join(self.labels.values()) or "cluster"
 
     @property
     def labels_key(self) -> str:
         """Canonical form of the labels, the key under which history is kept."""
         return json.dumps(self.labels, sort_keys=True, separators=(",", ":"))
+
+
+RAIL_BANDWIDTH = "rail_bandwidth_gbps"
+COLLECTIVE_BUSBW = "collective_busbw_gbps"  # GB/s, as nccl-tests prints busbw
+
+
+def rail_bandwidth_samples(measurements) -> list[Sample]:
+    """One sample per measured rail test (validate.rail_probe.RailMeasurement), keyed by
+    both ends so that each direction over each cable is its own series."""
+    return [Sample(RAIL_BANDWIDTH, m.gbps,
+                   {"node": m.test.sender, "iface": m.test.sender_if.name,
+                    "peer": m.test.receiver, "peer_iface": m.test.receiver_if},
+                   unit="Gb/s", display=m.test.subject) for m in measurements]

@@ -71,6 +71,13 @@ class RunRow:
     source: str
 
 
+def target_key(target) -> str:
+    """How history tells clusters apart: the inventory file, else the cluster's description."""
+    if target.inventory_path is not None:
+        return str(Path(target.inventory_path).resolve())
+    return target.description
+
+
 def default_db_path() -> Path:
     if env := os.environ.get("SPARKCTL_HEALTH_DB"):
         return Path(env)

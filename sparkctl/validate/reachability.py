@@ -8,16 +8,37 @@ client's side drops the answers; a SYN never seen means the server's side drops 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.topology.addressing import InterfacePlan, Peer
+from sparkctl.validate.facts import NodeFacts
 from sparkctl.validate.links import subject
 
 KIND = "link"
 PING_COUNT = 3  # DF pings at MTU-28 per peer; the small control ping sends 2
 SMALL_PING = 56
 IP_ICMP_OVERHEAD = 28  # IPv4 header 20 + ICMP header 8
+
+
+@dataclass(frozen=True)
+class PingPlan:
+    """How many pings remote/reach.py sends per peer and wire, and how far apart."""
+
+    ping_count: int = PING_COUNT  # DF pings at MTU-28
+    small_count: int = 2  # control pings that tell "MTU too small" from "no path"
+    neighbour_count: int = 3  # link-local all-nodes pings per wire
+    interval: float = 0.2  # between pings of one batch
+
+
+# validate: 3 DF pings, so a lossy rail shows as `degraded`.
+FULL_PINGS = PingPlan()
+# health: one small and one DF ping per peer instead of 2 + 3 at 0.2 s (1 s per peer), and
+# 2 all-nodes pings 50 ms apart: the second echo's first reply ends ping after every host on
+# the wire answered the first (iputils >= 2020 lets users go down to 2 ms; older ones are
+# retried at 0.2 s by the program).
+QUICK_PINGS = PingPlan(ping_count=1, small_count=1, neighbour_count=2, interval=0.05)
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,89 @@ def parse_listener(text: str) -> ListenerReport:
                           half_open=tuple((a, p) for a, p in half))
 
 
+def reach_request(interfaces: tuple[InterfacePlan, ...], port_for: Callable[[str], int | None],
+                  *, tcp_timeout: float, pings: PingPlan = FULL_PINGS,
+                  neighbours: bool = True) -> dict:
+    """The request remote/reach.py takes: pings and TCP connects to every planned peer.
+
+    `port_for(peer address)` is the TCP port to connect to there (None: no connect).
+    """
+    ping_list, tcp, wires = [], [], []
+    for iface in interfaces:
+        if neighbours:
+            wires.append(iface.name)
+        for peer in iface.peers:
+            ping_list.append([iface.name, str(peer.address), iface.mtu - IP_ICMP_OVERHEAD])
+            port = port_for(str(peer.address))
+            if port:
+                tcp.append([str(iface.address.ip), str(peer.address), port])
+    return {"pings": ping_list, "tcp": tcp, "neighbours": wires, "tcp_timeout": tcp_timeout,
+            "ping_count": pings.ping_count, "small_count": pings.small_count,
+            "neighbour_count": pings.neighbour_count, "interval": pings.interval}
+
+
+@dataclass(frozen=True)
+class LiveLinks:
+    """What the link facts of all nodes say, keyed "node/ifname", for naming a failing end."""
+
+    mtus: dict[str, int | None] = field(default_factory=dict)
+    carriers: dict[str, bool] = field(default_factory=dict)
+    link_local: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # link-local address -> node/ifname
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, NodeFacts]) -> LiveLinks:
+        live = [(subject(n, nd.name), nd) for n, f in facts.items() for nd in f.netdevs.values()]
+        return cls(mtus={s: nd.mtu for s, nd in live if nd.exists},
+                   carriers={s: nd.has_carrier for s, nd in live if nd.exists},
+                   link_local={s: nd.link_local for s, nd in live},
+                   owners={ll: s for s, nd in live for ll in nd.link_local})
+
+
+def judge_node_reach(node: str, interfaces: tuple[InterfacePlan, ...],
+                     report: ReachReport | str, live: LiveLinks, *,
+                     listeners: Mapping[str, ListenerReport] | None = None,
+                     listener_errors: Mapping[str, str] | None = None,
+                     refused_is_reachable: bool = False) -> list[CheckResult]:
+    """link.ping, link.tcp and link.neighbours of one node from its reach program's report.
+
+    `report` is the parsed output, or why there is none (every check then fails with it).
+    `listeners` are validate's TCP listeners per peer (they tell which end's firewall stopped
+    a handshake); health connects to sshd instead and passes `refused_is_reachable`: an RST
+    crossed the rail, so TCP works there and only nothing listens.
+    """
+    listeners = listeners or {}
+    listener_errors = listener_errors or {}
+    out: list[CheckResult] = []
+    for iface in interfaces:
+        if not isinstance(report, ReachReport):
+            for peer in iface.peers:
+                sub = ping_subject(node, iface, peer)
+                out.append(unreachable("link.ping", sub, node, report))
+                out.append(unreachable("link.tcp", sub, node, report))
+            continue
+        small_ok = {}
+        for peer in iface.peers:
+            dst = str(peer.address)
+            big = report.ping(iface.name, dst, iface.mtu - IP_ICMP_OVERHEAD)
+            small = report.ping(iface.name, dst, SMALL_PING)
+            small_ok[dst] = bool((small and small.received) or (big and big.received))
+            out.append(judge_ping(node, iface, peer, big, small, live.mtus, live.carriers))
+        for peer in iface.peers:
+            dst = str(peer.address)
+            out.append(judge_tcp(node, iface, peer, report.connect(str(iface.address.ip), dst),
+                                 listeners.get(peer.host), listener_errors.get(peer.host),
+                                 small_ok[dst], refused_is_reachable=refused_is_reachable))
+        here = subject(node, iface.name)
+        if here in live.link_local:
+            neighbour = judge_neighbours(node, iface, report.neighbours.get(iface.name),
+                                         live.link_local[here], live.owners,
+                                         live.carriers.get(here, False))
+            if neighbour is not None:
+                out.append(neighbour)
+    return out
+
+
 def ping_subject(node: str, iface: InterfacePlan, peer: Peer) -> str:
     return f"{subject(node, iface.name)} -> {subject(peer.host, peer.interface)}"
 
@@ -150,11 +254,17 @@ def judge_ping(node: str, iface: InterfacePlan, peer: Peer, big: PingResult | No
 
 def tcp_blame(src_node: str, dst_node: str, outcome: str,
               listener: ListenerReport | None, src_ip: str, dst_ip: str) -> str | None:
-    """Which node's firewall stopped a failed TCP connect, from where the handshake stopped."""
+    """Which node's firewall stopped a failed TCP connect, from where the handshake stopped.
+
+    Without a listener report (health connects to sshd) a timeout is put on the far end,
+    where a default-deny firewall (ufw) most often is; the diagnosis says it is a guess.
+    """
     if outcome == "refused":
         return dst_node  # a listener was up, so the reset came from a REJECT rule there
-    if outcome != "timeout" or listener is None:
+    if outcome != "timeout":
         return None
+    if listener is None:
+        return dst_node
     if (dst_ip, src_ip) in listener.half_open:
         return src_node  # the server answered the SYN; the answer never got in at the client
     return dst_node  # the SYN never reached the server's socket
@@ -162,7 +272,7 @@ def tcp_blame(src_node: str, dst_node: str, outcome: str,
 
 def judge_tcp(node: str, iface: InterfacePlan, peer: Peer, result: TcpResult | None,
               listener: ListenerReport | None, listener_error: str | None,
-              ping_ok: bool) -> CheckResult:
+              ping_ok: bool, *, refused_is_reachable: bool = False) -> CheckResult:
     sub = ping_subject(node, iface, peer)
     if listener_error is not None:
         return unreachable("link.tcp", sub, peer.host,
@@ -180,6 +290,11 @@ def judge_tcp(node: str, iface: InterfacePlan, peer: Peer, result: TcpResult | N
     if result.result == "ok":
         return CheckResult("link.tcp", KIND, sub, Verdict.PASS, "connected", "connected", None,
                            f"TCP {iface.address.ip} -> {peer.address}:{result.port} connects.")
+    if result.result == "refused" and refused_is_reachable:
+        return CheckResult("link.tcp", KIND, sub, Verdict.PASS, "refused", "an answer", None,
+                           f"TCP {iface.address.ip} -> {peer.address}:{result.port} is refused: "
+                           "an RST came back over the rail, so TCP crosses it (nothing listens "
+                           "on that port).")
     if result.result not in ("refused", "timeout"):
         return CheckResult(
             "link.tcp", KIND, sub, Verdict.FAIL, result.result, "connected", None,
@@ -198,6 +313,9 @@ def judge_tcp(node: str, iface: InterfacePlan, peer: Peer, result: TcpResult | N
     if blamed == node:
         where = (f"a firewall on {node} (this end) drops the server's answers: "
                  f"{peer.host} saw the SYN and replied")
+    elif blamed == peer.host and listener is None and result.result == "timeout":
+        where = (f"most likely a firewall on {peer.host} (the far end) blocks incoming TCP from "
+                 f"{node} (`sparkctl validate` tells which end drops it)")
     elif blamed == peer.host:
         where = f"a firewall on {peer.host} (the far end) blocks incoming TCP from {node}"
     else:

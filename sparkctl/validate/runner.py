@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sparkctl.checks.result import CheckResult, Report, Verdict
-from sparkctl.probe.ssh import CommandResult, ProbePool, RemoteProcess
+from sparkctl.probe.ssh import ProbePool, RemoteProcess
 from sparkctl.validate import collective as C
-from sparkctl.validate import expect, links, rails
+from sparkctl.validate import expect, links
 from sparkctl.validate import reachability as R
+from sparkctl.validate.budget import Budget, budget_exhausted
 from sparkctl.validate.context import MANAGEMENT, ValidationContext, cx7_netdevs
 from sparkctl.validate.facts import FactsError, NodeFacts, parse_node_facts
+from sparkctl.validate.rail_probe import RailMeasurement, probe_rails
 from sparkctl.validate.scripts import install_command, python_command
 
 PHASES = ("links", "rails", "collective")
@@ -27,8 +29,6 @@ FACTS_TIMEOUT_S = 15.0
 LISTENER_READY_S = 8.0
 REACH_TIMEOUT_S = 20.0
 TCP_CONNECT_TIMEOUT_S = 2.0
-SERVER_READY_S = 8.0
-MIN_STEP_S = 1.0  # below this much budget a step is not started at all
 
 Log = Callable[[str], None]
 
@@ -46,21 +46,6 @@ class ValidateOptions:
     retest_slow_rails: bool = True
 
 
-class Budget:
-    def __init__(self, seconds: float) -> None:
-        self.started = time.monotonic()
-        self.deadline = self.started + seconds
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def timeout(self, wanted: float) -> float:
-        return max(0.0, min(wanted, self.left()))
-
-    def exhausted(self) -> bool:
-        return self.left() < MIN_STEP_S
-
-
 @dataclass
 class Run:
     ctx: ValidationContext
@@ -70,6 +55,7 @@ class Run:
     log: Log
     checks: list[CheckResult] = field(default_factory=list)
     facts: dict[str, NodeFacts] = field(default_factory=dict)
+    rail_gbps: list[RailMeasurement] = field(default_factory=list)
 
     def unreachable(self, node: str) -> str | None:
         if self.pool.reachable(node):
@@ -81,12 +67,6 @@ class Run:
             return []
         with ThreadPoolExecutor(max_workers=min(32, len(jobs))) as executor:
             return list(executor.map(lambda job: job(), jobs))
-
-
-def budget_exhausted(check_id: str, kind: str, subject: str) -> CheckResult:
-    return CheckResult(check_id, kind, subject, Verdict.FAIL, "not run", None, None,
-                       "Not measured: the run's time budget was spent before this check.",
-                       "Raise --budget, or fix the slow/unreachable nodes reported above.")
 
 
 # --- phase: node reachability ------------------------------------------------------------
@@ -183,18 +163,9 @@ def reach_checks(run: Run) -> None:
         if node.name not in run.facts:
             listener_errors[node.name] = run.unreachable(node.name) or "unreachable"
     # 2. probes from every reachable node
-    requests = {}
-    for node in reachable:
-        pings, tcp, neighbours = [], [], []
-        for iface in node.interfaces:
-            neighbours.append(iface.name)
-            for peer in iface.peers:
-                pings.append([iface.name, str(peer.address), iface.mtu - R.IP_ICMP_OVERHEAD])
-                port = ports.get(str(peer.address))
-                if port:
-                    tcp.append([str(iface.address.ip), str(peer.address), port])
-        requests[node.name] = {"pings": pings, "tcp": tcp, "neighbours": neighbours,
-                               "tcp_timeout": TCP_CONNECT_TIMEOUT_S}
+    requests = {node.name: R.reach_request(node.interfaces, ports.get,
+                                           tcp_timeout=TCP_CONNECT_TIMEOUT_S)
+                for node in reachable}
     timeout = run.budget.timeout(REACH_TIMEOUT_S)
     names = list(requests)
     results = run.parallel([
@@ -220,133 +191,24 @@ def reach_checks(run: Run) -> None:
 
 def judge_reach(run: Run, reports: dict[str, R.ReachReport | str],
                 listeners: dict[str, R.ListenerReport], listener_errors: dict[str, str]) -> None:
-    ctx = run.ctx
-    mtus = {links.subject(n, nd.name): nd.mtu for n, f in run.facts.items()
-            for nd in f.netdevs.values() if nd.exists}
-    carriers = {links.subject(n, nd.name): nd.has_carrier for n, f in run.facts.items()
-                for nd in f.netdevs.values() if nd.exists}
-    owners = {ll: links.subject(n, nd.name) for n, f in run.facts.items()
-              for nd in f.netdevs.values() for ll in nd.link_local}
-    for node in ctx.nodes:
+    live = R.LiveLinks.from_facts(run.facts)
+    for node in run.ctx.nodes:
         report = reports.get(node.name)
-        for iface in node.interfaces:
-            if not isinstance(report, R.ReachReport):
-                error = report if isinstance(report, str) else (
-                    run.unreachable(node.name) or "unreachable")
-                for peer in iface.peers:
-                    sub = R.ping_subject(node.name, iface, peer)
-                    run.checks.append(R.unreachable("link.ping", sub, node.name, error))
-                    run.checks.append(R.unreachable("link.tcp", sub, node.name, error))
-                continue
-            small_ok = {}
-            for peer in iface.peers:
-                dst = str(peer.address)
-                big = report.ping(iface.name, dst, iface.mtu - R.IP_ICMP_OVERHEAD)
-                small = report.ping(iface.name, dst, R.SMALL_PING)
-                small_ok[dst] = bool((small and small.received) or (big and big.received))
-                run.checks.append(R.judge_ping(node.name, iface, peer, big, small, mtus,
-                                               carriers))
-            for peer in iface.peers:
-                dst = str(peer.address)
-                run.checks.append(R.judge_tcp(
-                    node.name, iface, peer, report.connect(str(iface.address.ip), dst),
-                    listeners.get(peer.host), listener_errors.get(peer.host), small_ok[dst]))
-            facts = run.facts[node.name].netdev(iface.name)
-            neighbour = R.judge_neighbours(node.name, iface, report.neighbours.get(iface.name),
-                                           facts.link_local, owners, facts.has_carrier)
-            if neighbour is not None:
-                run.checks.append(neighbour)
+        if report is None:
+            report = run.unreachable(node.name) or "unreachable"
+        run.checks += R.judge_node_reach(node.name, node.interfaces, report, live,
+                                         listeners=listeners, listener_errors=listener_errors)
 
 
 # --- phase: rails --------------------------------------------------------------------------
 
 def rail_checks(run: Run) -> None:
-    ctx, opts = run.ctx, run.options
-    use_iperf3 = ctx.is_lab or opts.rail_tcp
-    seconds = opts.rail_seconds or (2.0 if ctx.is_lab else 3.0)
-    parallel = opts.rail_parallel if opts.rail_parallel is not None else (
-        2 if ctx.is_lab else None)
-    # With --tcp on hardware the same per-rail figure applies; one TCP stream may fall short
-    # of it on a healthy rail, which the notes say.
-    expectation = expect.rail_bandwidth(ctx)
-    base = rails.IPERF3_BASE_PORT if use_iperf3 else rails.PERFTEST_BASE_PORT
-    tests = rails.plan_rail_tests(ctx, base)
-    results: dict[rails.RailTest, CheckResult] = {}
-    for round_ in rails.schedule(tests, parallel):
-        for test, check in zip(round_, measure_round(run, round_, seconds, use_iperf3,
-                                                      expectation), strict=True):
-            results[test] = check
-    if opts.retest_slow_rails:
-        # A rail measured slow is measured again alone: a healthy rail that lost a race for
-        # CPU or the switch recovers, a degraded one stays slow.
-        for test in tests:
-            check = results[test]
-            if check.verdict is not Verdict.PASS and isinstance(check.measured, (int, float)):
-                if run.budget.left() < seconds + 10:
-                    break
-                run.log(f"re-measuring {test.subject} alone")
-                results[test] = measure_round(run, [test], seconds, use_iperf3,
-                                              expectation)[0]
-    run.checks += rails.localize([(t, results[t]) for t in tests])
-
-
-def measure_round(run: Run, tests: list[rails.RailTest], seconds: float, use_iperf3: bool,
-                  expectation) -> list[CheckResult]:
-    ctx = run.ctx
-    step = seconds + SERVER_READY_S + 10
-    if run.budget.left() < seconds + 3:
-        return [budget_exhausted("rail.bandwidth", rails.KIND, t.subject) for t in tests]
-    timeout = run.budget.timeout(step)
-    servers: dict[rails.RailTest, RemoteProcess] = {}
-    for test in tests:
-        if run.unreachable(test.sender) or run.unreachable(test.receiver):
-            continue
-        if use_iperf3:
-            command = rails.iperf3_server(test, seconds)
-        else:
-            hca = ctx.node(test.receiver).interface(test.receiver_if).hca
-            command = rails.perftest_server(test, seconds, hca, ctx.gid_index)
-        servers[test] = run.pool.start(test.receiver, command, timeout)
-    clients: dict[rails.RailTest, RemoteProcess | CheckResult] = {}
-    for test in tests:
-        for who in (test.sender, test.receiver):
-            if run.unreachable(who):
-                clients[test] = R.unreachable("rail.bandwidth", test.subject, who,
-                                              run.unreachable(who))
-                break
-        if test in clients:
-            continue
-        if servers[test].wait_for_line("READY", run.budget.timeout(SERVER_READY_S)) is None:
-            result = servers[test].wait() if servers[test].channel is None else None
-            tool = "iperf3" if use_iperf3 else "ib_write_bw"
-            clients[test] = rails.not_run(
-                test, f"The {tool} server on {test.receiver} did not start listening "
-                f"({(result.error if result else None) or 'no READY within the time limit'}).",
-                f"Run `{tool} -s` by hand on {test.receiver}; is the tool installed, the port "
-                "free?")
-            continue
-        command = (rails.iperf3_client(test, seconds) if use_iperf3
-                   else rails.perftest_client(test, seconds, ctx.gid_index))
-        clients[test] = run.pool.start(test.sender, command, timeout)
-    out: list[CheckResult] = []
-    expectation_lab = ctx.is_lab
-    for test in tests:
-        client = clients[test]
-        if isinstance(client, CheckResult):
-            out.append(client)
-            continue
-        result: CommandResult = client.wait()
-        if result.error and not result.stdout.strip():
-            out.append(rails.not_run(test, f"The client on {test.sender} failed: "
-                                     f"{result.error}.", "Rerun; check the node is responsive."))
-        elif use_iperf3:
-            out.append(rails.judge_iperf3(test, result.stdout, expectation, expectation_lab))
-        else:
-            out.append(rails.judge_perftest(test, result.stdout + result.stderr, expectation))
-    for proc in servers.values():
-        proc.close_stdin()
-        proc.wait()
-    return out
+    opts = run.options
+    probe = probe_rails(run.pool, run.ctx, run.budget, seconds=opts.rail_seconds,
+                        parallel=opts.rail_parallel, tcp=opts.rail_tcp,
+                        retest=opts.retest_slow_rails, log=run.log)
+    run.checks += probe.checks
+    run.rail_gbps += probe.measurements
 
 
 # --- phase: collective ---------------------------------------------------------------------
@@ -424,8 +286,19 @@ def lab_collective(run: Run, launcher: str) -> None:
 
 # --- entry point ---------------------------------------------------------------------------
 
+@dataclass
+class ValidateRun:
+    report: Report
+    rail_gbps: list[RailMeasurement]  # every rail test that produced a figure
+
+
 def validate(ctx: ValidationContext, options: ValidateOptions | None = None,
              log: Log | None = None) -> Report:
+    return validate_run(ctx, options, log).report
+
+
+def validate_run(ctx: ValidationContext, options: ValidateOptions | None = None,
+                 log: Log | None = None) -> ValidateRun:
     options = options or ValidateOptions()
     log = log or (lambda _msg: None)
     started = datetime.now(UTC)
@@ -448,5 +321,6 @@ def validate(ctx: ValidationContext, options: ValidateOptions | None = None,
         if "collective" in options.phases:
             collective_checks(run)
             log("collective done")
-    return Report.from_checks(run.checks, started=started,
-                              duration_s=time.monotonic() - budget.started)
+    report = Report.from_checks(run.checks, started=started,
+                                duration_s=time.monotonic() - budget.started)
+    return ValidateRun(report, run.rail_gbps)

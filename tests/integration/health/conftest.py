@@ -45,10 +45,12 @@ def health_json(lab: str, db: Path, *extra: str) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout)
 
 
-@pytest.fixture(scope="module")
-def switch4_lab():
-    name = "hlt4"
-    up = sparkctl("lab", "up", "--topology", "switch4", "--name", name, "--configured",
+def provisioned_lab(name: str, topology: str):
+    """A configured lab with the nccl.env and hostfile health checks for drift (the network
+    role is left out: the lab's own addressing keeps the rails' IPv6 link-local addresses,
+    which the neighbour probe needs)."""
+    sparkctl("lab", "down", "--name", name, timeout=120)  # a leftover from a killed run
+    up = sparkctl("lab", "up", "--topology", topology, "--name", name, "--configured",
                   timeout=600)
     assert up.returncode == 0, up.stderr
     try:
@@ -57,3 +59,13 @@ def switch4_lab():
         yield name
     finally:
         sparkctl("lab", "down", "--name", name, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def switch4_lab():
+    yield from provisioned_lab("hlt4", "switch4")
+
+
+@pytest.fixture(scope="module")
+def ring3_lab():
+    yield from provisioned_lab("hlt3", "ring3")

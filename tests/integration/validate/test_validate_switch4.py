@@ -26,7 +26,7 @@ def lab():
 
 def test_healthy_switch4_passes_every_check_through_the_cli(lab, tmp_path):
     out = tmp_path / "report.json"
-    done = sparkctl("validate", "--lab", LAB, "--format", "json", "-o", str(out))
+    done = sparkctl("validate", "--lab", LAB, "--format", "json", "-o", str(out), "--no-history")
     report = json.loads(out.read_text())
     assert done.returncode == 0, json.dumps([c for c in report["checks"]
                                              if c["verdict"] != "pass"], indent=1)
@@ -44,12 +44,13 @@ def test_healthy_switch4_passes_every_check_through_the_cli(lab, tmp_path):
 
 def test_quick_junit_output_and_table(lab, tmp_path):
     junit = tmp_path / "validate.xml"
-    done = sparkctl("validate", "--lab", LAB, "--quick", "--format", "junit", "-o", str(junit))
+    done = sparkctl("validate", "--lab", LAB, "--quick", "--format", "junit", "-o", str(junit),
+                    "--no-history")
     assert done.returncode == 0, done.stderr
     suite = ET.parse(junit).getroot().find("testsuite")
     assert int(suite.get("tests")) > 50 and suite.get("failures") == "0"
     assert not any(c.get("name", "").startswith("rail.") for c in suite.iter("testcase"))
-    table = sparkctl("validate", "--lab", LAB, "--only", "links")
+    table = sparkctl("validate", "--lab", LAB, "--only", "links", "--no-history")
     assert table.returncode == 0 and "verdict: pass" in table.stdout
     assert "spark-4" in table.stdout and "p1 r1" in table.stdout
 

@@ -1,4 +1,5 @@
 import pytest
+
 from .validate_helpers import context_for
 
 

@@ -1,10 +1,10 @@
 """Link judging with synthetic facts: every check passes on the plan and fails off it."""
 
-from .validate_helpers import iface
-
 from sparkctl.checks.result import Verdict
 from sparkctl.validate import links
 from sparkctl.validate.facts import Gid, HcaFacts, NetdevFacts, NodeFacts, ipv4_mapped_gid
+
+from .validate_helpers import iface
 
 
 def up(name="enp1s0f1np1", **kw) -> NetdevFacts:

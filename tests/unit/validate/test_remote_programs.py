@@ -101,3 +101,22 @@ def test_df_ping_probe_on_loopback():
     report = R.parse_reach(done.stdout)
     assert report.ping("lo", "127.0.0.1", 1000).received == 3
     assert report.ping("lo", "127.0.0.1", R.SMALL_PING).received == 2
+
+
+@pytest.mark.skipif(shutil.which("ping") is None, reason="needs ping")
+def test_reach_ping_counts_and_a_wire_without_link_local_is_not_waited_on():
+    started = time.monotonic()
+    done = sh(python_command("reach", {
+        "pings": [["lo", "127.0.0.1", 1000]], "tcp": [], "neighbours": ["lo"],
+        "tcp_timeout": 1, "ping_count": 1, "small_count": 1, "neighbour_count": 2,
+        "interval": 0.2}))
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    report = R.parse_reach(done.stdout)
+    assert report.ping("lo", "127.0.0.1", 56).sent == 1
+    big = report.ping("lo", "127.0.0.1", 1000)
+    assert (big.sent, big.received) == (1, 1)
+    # lo has no fe80:: address: no all-nodes ping (which would wait out its 3 s deadline).
+    assert report.neighbours == {"lo": ()}
+    assert "no IPv6 link-local" in json.loads(done.stdout)["neighbours"][0]["error"]
+    assert elapsed < 2.5
