@@ -8,13 +8,27 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
+# What lab tests need on the host: root for namespaces and mounts, and these programs.
+LAB_NEEDS = ["ip", "tc", "unshare", "nsenter", "ssh", "ssh-keygen", "debootstrap", "iperf3"]
+
+
+def lab_skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "lab tests need root (network namespaces, mounts); CI runs them as root"
+    missing = [b for b in LAB_NEEDS if shutil.which(b) is None]
+    if missing:
+        return f"lab tests need {', '.join(missing)}: run `sparkctl lab prereqs --install`"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    # Lab tests need root (network namespaces, mounts); say so instead of failing obscurely.
-    if os.geteuid() == 0:
+    # One place decides whether `lab` tests can run, and says why when they cannot.
+    reason = lab_skip_reason()
+    if reason is None:
         return
-    skip = pytest.mark.skip(reason="lab tests need root (network namespaces, sshd)")
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
-        if "lab" in item.keywords:
+        if item.get_closest_marker("lab") is not None:
             item.add_marker(skip)
 
 

@@ -56,29 +56,33 @@ def _root(
 
 
 def _register() -> None:
-    # Import order is the order of `sparkctl --help`.
-    from sparkctl.cli import init, inventory, topology
+    # Import order is the order of `sparkctl --help`: model, lab, provisioning, checks, models.
+    from sparkctl.cli import (
+        analyze,
+        demo,
+        discover,
+        health,
+        init,
+        inventory,
+        lab,
+        plan,
+        provision,
+        runtime,
+        topology,
+        validate,
+    )
 
     app.add_typer(topology.app, name="topology")
     app.command("init")(init.init)
     app.command("inventory")(inventory.inventory)
-    from sparkctl.cli import demo  # noqa: I001
-    app.command("demo")(demo.demo)
-    from sparkctl.cli import analyze  # noqa: I001
-    app.command("analyze")(analyze.analyze)
-    from sparkctl.cli import discover  # noqa: I001
-    app.command("discover")(discover.discover)
-    from sparkctl.cli import plan  # noqa: I001
-    app.command("plan")(plan.plan)
-    from sparkctl.cli import lab  # noqa: I001
     app.add_typer(lab.app, name="lab")
-    from sparkctl.cli import health  # noqa: I001
-    app.add_typer(health.app, name="health")
-    from sparkctl.cli import provision  # noqa: I001
-    provision.register(app)
-    from sparkctl.cli import validate  # noqa: I001
+    app.command("demo")(demo.demo)
+    provision.register(app)  # render, provision
     app.command("validate")(validate.validate)
-    from sparkctl.cli import runtime  # noqa: I001
+    app.add_typer(health.app, name="health")
+    app.command("discover")(discover.discover)
+    app.command("analyze")(analyze.analyze)
+    app.command("plan")(plan.plan)
     app.add_typer(runtime.app, name="runtime")
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,26 +14,6 @@ from sparkctl.lab import lifecycle, shell, state
 from sparkctl.lab.state import LabRecord
 
 REPO = Path(__file__).resolve().parents[3]
-NEEDED = ["ip", "tc", "unshare", "nsenter", "ssh", "ssh-keygen", "debootstrap", "iperf3"]
-
-
-def lab_skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "lab tests need root (network namespaces, mounts); CI runs them as root"
-    missing = [b for b in NEEDED if shutil.which(b) is None]
-    if missing:
-        return (f"lab tests need {', '.join(missing)}: "
-                "run `sparkctl lab prereqs --install`")
-    return None
-
-
-def pytest_collection_modifyitems(config, items):
-    reason = lab_skip_reason()
-    if reason is None:
-        return
-    for item in items:
-        if item.get_closest_marker("lab") is not None:
-            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,25 +15,6 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
-NEEDED = ["ip", "unshare", "ssh", "ssh-keygen", "debootstrap"]
-
-
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "provisioning lab tests need root (network namespaces); CI runs them as root"
-    missing = [b for b in NEEDED if shutil.which(b) is None]
-    if missing:
-        return f"lab tests need {', '.join(missing)}: run `sparkctl lab prereqs --install`"
-    return None
-
-
-def pytest_collection_modifyitems(config, items):
-    reason = _skip_reason()
-    if reason is None:
-        return
-    for item in items:
-        if item.get_closest_marker("lab") is not None:
-            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def sparkctl(*args: str, timeout: float = 600, env: dict | None = None,

@@ -4,7 +4,6 @@ val*), faults injected and cleared in turn, always brought down. Root only."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,31 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from sparkctl.checks.result import CheckResult, Report, Verdict
 
 BIN = Path(sys.executable).parent
 SETTLE_AFTER_CLEAR_S = 2.5
-NEEDED = ["ip", "tc", "unshare", "nsenter", "ssh", "ssh-keygen", "debootstrap"]
-
-
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "validate lab tests need root (network namespaces); CI runs them as root"
-    missing = [b for b in NEEDED if shutil.which(b) is None]
-    if missing:
-        return f"lab tests need {', '.join(missing)}: run `sparkctl lab prereqs --install`"
-    return None
-
-
-def pytest_collection_modifyitems(config, items):
-    reason = _skip_reason()
-    if reason is None:
-        return
-    for item in items:
-        if item.get_closest_marker("lab") is not None:
-            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def sparkctl(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
