@@ -162,17 +162,23 @@ _NCCL_ERRORS: tuple[tuple[re.Pattern[str], str, str], ...] = (
 )
 
 
-def judge_nccl_errors(errors: list[str]) -> Judgement:
-    """A failed run: name the first known signature among the error lines."""
+def _first_signature(errors: list[str], signatures, prefix: str,
+                     fallback_hint: str) -> Judgement:
+    """A failed run: the first known signature among the error lines names the cause."""
     text = "\n".join(errors)
-    for pattern, cause, hint in _NCCL_ERRORS:
+    for pattern, cause, hint in signatures:
         if pattern.search(text):
-            return Judgement(Verdict.FAIL, f"The run failed: {cause}.", hint,
+            return Judgement(Verdict.FAIL, f"{prefix}: {cause}.", hint,
                              measured=len(errors), expected=0, unit="errors")
     first = errors[0] if errors else "unknown error"
-    return Judgement(Verdict.FAIL, f"The run failed: {first[:200]}.",
-                     "Read the first error line of the failing rank.",
+    return Judgement(Verdict.FAIL, f"{prefix}: {first[:200]}.", fallback_hint,
                      measured=len(errors), expected=0, unit="errors")
+
+
+def judge_nccl_errors(errors: list[str]) -> Judgement:
+    """A failed run: name the first known signature among the error lines."""
+    return _first_signature(errors, _NCCL_ERRORS, "The run failed",
+                            "Read the first error line of the failing rank.")
 
 
 def judge_nccl_network(transport: str | None, ib_devices: list[str], *,
@@ -420,15 +426,8 @@ _PERFTEST_ERRORS: tuple[tuple[re.Pattern[str], str, str], ...] = (
 
 
 def judge_perftest_errors(errors: list[str]) -> Judgement:
-    text = "\n".join(errors)
-    for pattern, cause, hint in _PERFTEST_ERRORS:
-        if pattern.search(text):
-            return Judgement(Verdict.FAIL, f"perftest failed: {cause}.", hint,
-                             measured=len(errors), expected=0, unit="errors")
-    first = errors[0] if errors else "unknown error"
-    return Judgement(Verdict.FAIL, f"perftest failed: {first[:200]}.",
-                     "Read perftest's first error line on both client and server.",
-                     measured=len(errors), expected=0, unit="errors")
+    return _first_signature(errors, _PERFTEST_ERRORS, "perftest failed",
+                            "Read perftest's first error line on both client and server.")
 
 
 def judge_iperf3_errors(errors: list[str]) -> Judgement:
