@@ -7,7 +7,6 @@ template or in the address plan shows up here as a diff. To accept an intended c
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +17,8 @@ import yaml
 from sparkctl.render.bundle import BundleOptions, render_bundle
 from sparkctl.targets import resolve_target
 from sparkctl.topology.builtins import BUILTINS
+
+from ...golden_files import assert_matches_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 # Fixed controller paths so the files do not depend on who runs the tests.
@@ -45,17 +46,7 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("topology", list(BUILTINS))
 def test_bundle_matches_golden(bundles, topology):
-    rendered = _files(bundles[topology])
-    golden_dir = GOLDEN / topology
-    if os.environ.get("SPARKCTL_UPDATE_GOLDEN"):
-        shutil.rmtree(golden_dir, ignore_errors=True)
-        for rel, text in rendered.items():
-            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden_dir / rel).write_text(text, encoding="utf-8")
-    golden = _files(golden_dir) if golden_dir.exists() else {}
-    assert sorted(rendered) == sorted(golden), "files differ from tests/golden/" + topology
-    for rel in rendered:
-        assert rendered[rel] == golden[rel], f"{topology}/{rel} differs from its golden file"
+    assert_matches_golden(_files(bundles[topology]), GOLDEN / topology, _files, topology)
 
 
 def test_golden_files_cover_every_node_and_file():

@@ -7,8 +7,6 @@ the role's templates shows up here as a diff. To accept an intended change:
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,8 @@ import pytest
 from sparkctl.runtime.prepare import prepare_launch
 from sparkctl.runtime.render import render_launch_dir
 from sparkctl.targets import resolve_target
+
+from ...golden_files import assert_matches_golden
 
 MODEL = "openai/gpt-oss-120b"  # catalogue: 64 attention heads, 8 KV heads
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "runtime"
@@ -44,17 +44,8 @@ def _files(root: Path) -> dict[str, str]:
 @pytest.mark.parametrize("topology", TOPOLOGIES)
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_render_matches_golden(tmp_path, runtime, topology, cluster_text):
-    rendered = _files(render(tmp_path, runtime, topology, cluster_text))
-    golden_dir = GOLDEN / runtime / topology
-    if os.environ.get("SPARKCTL_UPDATE_GOLDEN"):
-        shutil.rmtree(golden_dir, ignore_errors=True)
-        for rel, text in rendered.items():
-            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden_dir / rel).write_text(text, encoding="utf-8")
-    golden = _files(golden_dir) if golden_dir.exists() else {}
-    assert sorted(rendered) == sorted(golden), f"files differ from {golden_dir}"
-    for rel in rendered:
-        assert rendered[rel] == golden[rel], f"{runtime}/{topology}/{rel} differs from golden"
+    assert_matches_golden(_files(render(tmp_path, runtime, topology, cluster_text)),
+                          GOLDEN / runtime / topology, _files, f"{runtime}/{topology}")
 
 
 def test_golden_tree_covers_every_runtime_topology_and_node():
