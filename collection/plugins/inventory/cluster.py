@@ -1,4 +1,5 @@
 # Copyright: sparkctl maintainers
+# ruff: noqa: E402  (Ansible plugins put DOCUMENTATION before the imports)
 # Apache License 2.0 (see LICENSE)
 """Inventory plugin: a DGX Spark cluster's inventory from its sparkctl cluster description.
 
