@@ -13,19 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ...collection_support import BIN, REPO, ansible_env, build_collection, install_collection
+from ...collection_support import BIN, REPO, ansible_env
 
 ROLES = sorted(p.name for p in (REPO / "playbooks" / "roles").iterdir() if p.is_dir())
 MODULES = sorted(p.name for p in (REPO / "playbooks" / "roles").glob("*/library/*.py"))
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    work = tmp_path_factory.mktemp("collection")
-    artifact, staged = build_collection(work)
-    installed = install_collection(artifact, work / "collections")
-    return {"artifact": artifact, "staged": staged, "installed": installed,
-            "collections": work / "collections"}
 
 
 def test_artifact_holds_the_roles_modules_plugin_and_nothing_else(built):
