@@ -126,8 +126,8 @@ def _failure(collections: Path, source: Path) -> str:
 
 def test_an_error_in_an_inline_cluster_points_at_its_line(collections, tmp_path):
     source = tmp_path / "bad.cluster.yml"
-    source.write_text(PLUGIN + "cluster:\n  nodes:\n    - spark-1\n    - {name: spark-2, prot: 22}\n"
-                      "  topology: direct\n")
+    source.write_text(PLUGIN + "cluster:\n  nodes:\n    - spark-1\n"
+                      "    - {name: spark-2, prot: 22}\n  topology: direct\n")
     message = _failure(collections, source)
     assert f"{source}:5:" in message and "unknown node key 'prot'" in message
 
