@@ -223,7 +223,7 @@ class _Reader:
                 self.fail(f"unknown topology {topology!r}", doc.value_marks["topology"],
                           hint=f"use one of: {', '.join(BUILTINS)}, or list cables")
             try:
-                return topology, list(builtin_spec(topology, hosts).cables)
+                return topology, list(builtin_spec(topology, hosts, derive_names=False).cables)
             except InputError as exc:
                 self.fail(exc.message, doc.value_marks["topology"], hint=exc.hint)
         items = doc.get("cables")

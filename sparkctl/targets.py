@@ -24,7 +24,8 @@ def split_hosts(hosts: str | None) -> list[str] | None:
         return None
     names = [h.strip() for h in hosts.split(",")]
     if not any(names):
-        raise InputError("--hosts is empty", hint="give names like --hosts spark-1,spark-2")
+        raise InputError("--hosts is empty",
+                         hint="give names or addresses: --hosts spark-1,10.0.0.12")
     if any(not n for n in names):
         raise InputError(f"--hosts {hosts!r} has an empty name",
                          hint="separate names with single commas, no trailing comma")

@@ -133,7 +133,7 @@ def history(
     ] = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Draw a trend plot (PNG/SVG) of the metrics (default: bandwidth and "
-                       "busbw) with thresholds; needs pip install 'sparkctl[plot]'.")] = None,
+                       "busbw) with thresholds; needs pip install 'dgx-sparkctl[plot]'.")] = None,
     output_format: Annotated[HealthFormat, typer.Option(
         "--format", "-f", help="table or json.")] = HealthFormat.table,
 ) -> None:
@@ -191,13 +191,17 @@ def install(
     skip_binary_check: Annotated[bool, typer.Option(
         "--skip-binary-check", help="Schedule even where sparkctl is not installed yet (runs "
                                     "fail until it is).")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Show what would change (ansible --check --diff); change nothing.")
+    ] = False,
 ) -> None:
     """Install a systemd timer (or a cron entry where there is no systemd) running health."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     result = timer.install(target, every=every, on=str(on), textfile_dir=textfile_dir,
-                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check)
+                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check,
+                           check=check)
     typer.echo(result.summary())
 
 
@@ -207,10 +211,13 @@ def uninstall(
     inventory: InventoryOpt = None, lab: LabOpt = None,
     on: Annotated[Where, typer.Option("--on", help="Where it was installed.")
                   ] = Where.controller,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Show what would change (ansible --check --diff); change nothing.")
+    ] = False,
 ) -> None:
     """Remove the health timer/cron entry that `health install` put there."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    result = timer.uninstall(target, on=str(on))
+    result = timer.uninstall(target, on=str(on), check=check)
     typer.echo(result.summary())

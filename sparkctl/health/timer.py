@@ -7,6 +7,7 @@ The role picks a systemd timer where systemd runs and a cron entry elsewhere (la
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,7 +22,6 @@ from pathlib import Path
 from sparkctl.errors import EnvironmentProblem, InputError, RunFailed
 
 PLAYBOOK_TIMEOUT_S = 900
-ROLES_DIR = Path(__file__).resolve().parents[2] / "playbooks" / "roles"
 PROM_FILE = "sparkctl.prom"
 _EVERY = re.compile(r"^\s*(\d+)\s*([mh])\s*$")
 
@@ -60,9 +60,12 @@ class TimerResult:
     where: str
     changed: int
     output_tail: str
+    check: bool = False  # --check: nothing was changed, `changed` is what would be
 
     def summary(self) -> str:
         state = f"{self.changed} change(s)" if self.changed else "nothing to change"
+        if self.check:
+            return f"health timer not {self.action} on {self.where} (--check): would make {state}"
         return f"health timer {self.action} on {self.where}: {state}"
 
 
@@ -86,7 +89,8 @@ def health_command(sparkctl_bin: str, args: list[str], textfile_dir: Path) -> st
 
 
 def install(target, *, every: str, on: str, textfile_dir: Path,
-            sparkctl_bin: str | None, require_binary: bool = True) -> TimerResult:
+            sparkctl_bin: str | None, require_binary: bool = True,
+            check: bool = False) -> TimerResult:
     schedule = parse_every(every)
     if on == "node":
         binary = sparkctl_bin or "/usr/local/bin/sparkctl"
@@ -110,17 +114,17 @@ def install(target, *, every: str, on: str, textfile_dir: Path,
         "health_timer_require_sparkctl": require_binary,
         **extra,
     }
-    return _apply(target, on, variables, "installed")
+    return _apply(target, on, variables, "installed", check)
 
 
-def uninstall(target, *, on: str) -> TimerResult:
+def uninstall(target, *, on: str, check: bool = False) -> TimerResult:
     variables = {"health_timer_state": "absent"}
     if on == "node":
         variables["health_timer_inventory_src"] = "copied"
-    return _apply(target, on, variables, "removed")
+    return _apply(target, on, variables, "removed", check)
 
 
-def _apply(target, on: str, variables: dict, action: str) -> TimerResult:
+def _apply(target, on: str, variables: dict, action: str, check: bool = False) -> TimerResult:
     hosts = "sparks" if on == "node" else "localhost"
     with tempfile.TemporaryDirectory(prefix="sparkctl-health-timer-") as tmp:
         play = Path(tmp) / "health_timer.yml"
@@ -133,6 +137,8 @@ def _apply(target, on: str, variables: dict, action: str) -> TimerResult:
         extra = Path(tmp) / "vars.json"
         extra.write_text(json.dumps(variables), encoding="utf-8")
         argv = [_ansible_playbook(), str(play), "-e", f"@{extra}"]
+        if check:  # what would change, nothing changed
+            argv += ["--check", "--diff"]
         if on == "node":
             if target.inventory_path is None:
                 raise InputError("--on node needs --inventory FILE or --lab NAME")
@@ -140,8 +146,12 @@ def _apply(target, on: str, variables: dict, action: str) -> TimerResult:
             if variables.get("health_timer_state") == "absent":
                 argv += ["-e", "health_timer_require_sparkctl=false"]
         else:
-            argv += ["-i", "localhost,", "-c", "local"]
-        return _run(argv, action, "every node" if on == "node" else "this controller")
+            # The controller's modules run in this Python: interpreter discovery may pick a
+            # python3.X shim that does not run (pyenv), and would cost a round trip.
+            argv += ["-i", "localhost,", "-c", "local",
+                     "-e", f"ansible_python_interpreter={sys.executable}"]
+        result = _run(argv, action, "every node" if on == "node" else "this controller")
+    return dataclasses.replace(result, check=check)
 
 
 def _ansible_playbook() -> str:
@@ -149,12 +159,15 @@ def _ansible_playbook() -> str:
     found = str(here) if here.exists() else shutil.which("ansible-playbook")
     if not found:
         raise EnvironmentProblem("ansible-playbook is not installed",
-                                 hint="pip install sparkctl (it depends on ansible-core)")
+                                 hint="pip install dgx-sparkctl (it depends on ansible-core)")
     return found
 
 
 def _run(argv: list[str], action: str, where: str) -> TimerResult:
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROLES_DIR), "ANSIBLE_PIPELINING": "True",
+    from sparkctl.render.bundle import content_dir  # the one lookup of shipped content
+
+    roles = content_dir("playbooks") / "roles"
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(roles), "ANSIBLE_PIPELINING": "True",
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False",
            "ANSIBLE_LOCALHOST_WARNING": "False",
            # One SSH connection per node for the whole play (about 2x faster on small plays).

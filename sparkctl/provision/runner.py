@@ -148,7 +148,7 @@ def ansible_environment(bundle: Bundle) -> dict[str, str]:
 
         if which("ansible-playbook") is None:
             raise EnvironmentProblem("ansible-playbook is not installed next to sparkctl",
-                                     hint="pip install 'ansible-core>=2.17,<2.20'")
+                                     hint="pip install dgx-sparkctl (it depends on ansible-core)")
     path = os.environ.get("PATH", "")
     return {
         "PATH": bindir + (os.pathsep + path if path else ""),

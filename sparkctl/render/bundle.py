@@ -116,15 +116,17 @@ class _IndentedDumper(yaml.SafeDumper):
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
     style = "|" if "\n" in value else None
+    if style is None and "{{" in value and "'" in value and '"' not in value:
+        style = '"'  # Jinja with quoted arguments reads as written, not with doubled quotes
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _IndentedDumper.add_representer(str, _represent_str)
 
 
-def dump_yaml(data: Any, header: str = "") -> str:
+def dump_yaml(data: Any, header: str = "", width: int = 100) -> str:
     return "---\n" + header + yaml.dump(data, Dumper=_IndentedDumper, sort_keys=False,
-                                        default_flow_style=False, width=100)
+                                        default_flow_style=False, width=width)
 
 
 def _walk(group: dict, inherited: dict, out: dict[str, dict], groups: dict[str, list[str]],
@@ -186,31 +188,64 @@ def render_ansible_cfg(node_count: int, cluster_name: str, options: BundleOption
     if forks < node_count:
         raise InputError(f"--forks {forks} is fewer than the {node_count} nodes",
                          hint="every node should run each task at the same time")
-    control = options.control_path_dir or state_root() / "cp"
+    # No controller path in here: the control socket directory is a variable
+    # (ansible_control_path_dir, bundle_vars), so the file is the same on every machine.
     return render_file(content_dir("templates") / "ansible.cfg.j2", {
         "cluster_name": cluster_name, "node_count": node_count, "forks": forks,
-        "tuned": options.tuned, "control_path_dir": str(control)})
+        "tuned": options.tuned})
+
+
+# Controller-side state, resolved by Ansible on the machine that runs the bundle, the same way
+# state_root() resolves it for sparkctl: $SPARKCTL_STATE_DIR, else $XDG_STATE_HOME/sparkctl,
+# else ~/.local/state/sparkctl. A bundle rendered on one machine thus runs on another.
+# (Jinja's `~` binds tighter than `or`.)
+STATE_VARS = {
+    "sparkctl_state_home": "{{ lookup('ansible.builtin.env', 'XDG_STATE_HOME')"
+                           " or lookup('ansible.builtin.env', 'HOME') ~ '/.local/state' }}",
+    "sparkctl_state_dir": "{{ lookup('ansible.builtin.env', 'SPARKCTL_STATE_DIR')"
+                          " or sparkctl_state_home ~ '/sparkctl' }}",
+}
 
 
 def bundle_vars(cluster_name: str, options: BundleOptions) -> dict:
-    key_dir = options.key_dir or state_root() / "keys" / cluster_name
-    data: dict[str, Any] = {"ssh_mesh_key_dir": str(key_dir)}
-    if not options.tuned:
+    """group_vars/all of a bundle: where the controller keeps the cluster key pair and the
+    SSH control sockets. Explicit BundleOptions paths (a provision run's own) are written
+    as they are; otherwise each is derived from sparkctl_state_dir at run time."""
+    data: dict[str, Any] = dict(STATE_VARS)
+    # The one place that names the key directory of a cluster.
+    data["ssh_mesh_key_dir"] = (str(options.key_dir) if options.key_dir else
+                                "{{ sparkctl_state_dir }}/keys/{{ sparkctl_cluster_name }}")
+    if options.tuned:  # only ControlPersist needs a socket directory
+        data["ansible_control_path_dir"] = (str(options.control_path_dir)
+                                            if options.control_path_dir
+                                            else "{{ sparkctl_state_dir }}/cp")
+    else:
         data["sparkctl_gather_subset"] = ["all"]
     return data
 
 
+_VARS_HEADER = """\
+# Written by sparkctl render. Controller-side paths, resolved on the machine that runs the
+# playbook; set any of them (-e, host_vars) to keep the state elsewhere.
+"""
+
 _README = """\
 # sparkctl bundle: {name}
 
-Rendered by `sparkctl render`; runs with plain Ansible (ansible-core >= 2.17), no sparkctl:
+Rendered by `sparkctl render`; runs with plain Ansible (ansible-core >= 2.19), no sparkctl.
+From this directory (ansible.cfg, inventory.yml, group_vars/ and roles/ are found relative
+to it, so the directory can be copied to another machine):
 
-    cd {dir} && ansible-playbook site.yml                 # everything
+    ansible-playbook site.yml                             # everything
     ansible-playbook site.yml --tags network,ssh_mesh     # some roles
     ansible-playbook site.yml --check --diff              # what would change
 
 preview/HOST/ holds the files the roles will write on each node, for review.
-group_vars/all/sparkctl.yml says where the controller keeps the cluster's SSH key pair.
+group_vars/all/sparkctl.yml says where the controller keeps its state: the cluster's SSH key
+pair (ssh_mesh_key_dir) and SSH control sockets (ansible_control_path_dir), both under
+sparkctl_state_dir ($SPARKCTL_STATE_DIR, else $XDG_STATE_HOME/sparkctl, else
+~/.local/state/sparkctl on the machine that runs the playbook). To run from another machine,
+copy the key pair there (keys/{name}/ under that directory) or set ssh_mesh_key_dir.
 """
 
 
@@ -234,12 +269,12 @@ def render_bundle(target: Target, out_dir: str | Path,
         write_file(staging / "inventory.yml", inventory_text, 0o600)
         write_file(staging / "ansible.cfg", render_ansible_cfg(len(spark_hosts), name, options))
         write_file(staging / "group_vars" / "all" / "sparkctl.yml",
-               dump_yaml(bundle_vars(name, options), "# Written by sparkctl render.\n"))
+               dump_yaml(bundle_vars(name, options), _VARS_HEADER, width=160))
         write_file(staging / ".ansible-lint",
                    _lint_config(verbatim=target.inventory_path is not None))
         for rel, text in render_previews(inventory, playbooks / "roles").items():
             write_file(staging / rel, text)
-        write_file(staging / "README.md", _README.format(name=name, dir=out))
+        write_file(staging / "README.md", _README.format(name=name))
         write_file(staging / MARKER, json.dumps({"cluster": name, "hosts": list(spark_hosts),
                                              "source": target.description,
                                              "tuned": options.tuned}) + "\n")

@@ -147,7 +147,7 @@ def test_history_plot_without_matplotlib_names_the_extra(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, cwd=REPO)
     assert result.returncode == 2
-    assert "pip install 'sparkctl[plot]'" in result.stderr
+    assert "pip install 'dgx-sparkctl[plot]'" in result.stderr
     assert not (tmp_path / "t.png").exists()
 
 
