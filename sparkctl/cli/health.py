@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from sparkctl.cli.bootstrap import AskBecomeOpt, BecomeStdinOpt, become_password
 from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
@@ -191,13 +192,17 @@ def install(
     skip_binary_check: Annotated[bool, typer.Option(
         "--skip-binary-check", help="Schedule even where sparkctl is not installed yet (runs "
                                     "fail until it is).")] = False,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Install a systemd timer (or a cron entry where there is no systemd) running health."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     result = timer.install(target, every=every, on=str(on), textfile_dir=textfile_dir,
-                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check)
+                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check,
+                           become_password=become_password(ask_become_pass,
+                                                           become_password_stdin))
     typer.echo(result.summary())
 
 
@@ -207,10 +212,14 @@ def uninstall(
     inventory: InventoryOpt = None, lab: LabOpt = None,
     on: Annotated[Where, typer.Option("--on", help="Where it was installed.")
                   ] = Where.controller,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Remove the health timer/cron entry that `health install` put there."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    result = timer.uninstall(target, on=str(on))
+    result = timer.uninstall(target, on=str(on),
+                             become_password=become_password(ask_become_pass,
+                                                             become_password_stdin))
     typer.echo(result.summary())
