@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import hashlib
 import hmac
+import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -118,11 +118,19 @@ class KnownHostsEntry:
         matched = False
         for pattern in self.patterns.split(","):
             negated = pattern.startswith("!")
-            if fnmatch.fnmatchcase(name.lower(), pattern.lstrip("!").lower()):
+            if _wildcard_match(name, pattern.lstrip("!")):
                 if negated:
                     return False
                 matched = True
         return matched
+
+
+def _wildcard_match(name: str, pattern: str) -> bool:
+    """ssh's match_pattern: `*` and `?` are the only wildcards ([ ] are literal, as in
+    `[host]:port`), compared without case."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch)
+                    for ch in pattern)
+    return re.fullmatch(regex, name, re.IGNORECASE) is not None
 
 
 def _hashed_match(field: str, name: str) -> bool:

@@ -7,6 +7,7 @@ Every step has a deadline: a dead address costs at most `timeout` seconds.
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {
 }
 # The key types a fresh DGX OS (Ubuntu) sshd has: ssh-keygen -A makes rsa, ecdsa, ed25519.
 SCANNED_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa")
+
+
+# paramiko logs a refused key exchange from its transport thread; that is an answer we
+# handle (NoCommonKeyType), not something to print on stderr.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class Unreachable(Exception):

@@ -168,5 +168,7 @@ def print_report(result) -> None:
     if result.changed:
         echo(f"bootstrap changed {sum(1 for n in result.nodes if n.changes)} node(s) in "
              f"{result.duration_s:.1f} s")
-    else:
+    elif result.ok:
         echo("nothing changed: every node was already bootstrapped")
+    else:
+        echo("nothing changed")

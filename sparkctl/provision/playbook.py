@@ -10,8 +10,9 @@ What it guarantees, whoever calls it (provision, runtime up/down, health install
 - The connection settings `sparkctl bootstrap` stored for the cluster (login user, key,
   pinned known_hosts) reach Ansible as host_vars where the inventory leaves them unset.
 - A become password goes through ansible-runner's `passwords` (answered on the pty when
-  ansible-playbook prompts for it): never in extravars, env, cmdline or a file, so it is
-  in no run record, artifact or log.
+  ansible-playbook prompts for it), with suppress_env_files so ansible-runner does not
+  dump it into env/passwords: never in extravars, env, cmdline or a file, so it is in no
+  run record, artifact or log.
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def runner_kwargs(job: PlaybookJob, inventory: str, event_handler: Callable | No
         "timeout": job.timeout_s,
         "settings": {"suppress_ansible_output": True, **(job.settings or {})},
         "rotate_artifacts": 0,
+        # Without this, ansible-runner writes envvars, extravars, settings and *passwords*
+        # as JSON files into private_data_dir/env/ (ansible_runner.utils.dump_artifacts).
+        "suppress_env_files": True,
     }
     if event_handler is not None:
         kwargs["event_handler"] = event_handler

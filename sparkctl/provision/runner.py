@@ -1,5 +1,6 @@
 """Provision a target: render its bundle into a fresh run directory, run site.yml through
-ansible_runner.run, and fold the events into stats and failures.
+run_playbook (the one ansible-runner entry point), and fold the events into stats and
+failures.
 
 Ctrl-C does not kill sparkctl half-way: SIGINT sets a flag that ansible-runner's cancel
 callback reads, the playbook is stopped, the run record is written and the caller exits 130.
