@@ -382,7 +382,13 @@ def bootstrap(target, request: BootstrapRequest, read_password: Callable[[], Sec
                                 f"controller key and {sudo_text}. Go ahead"):
             raise InputError("not confirmed; nothing was changed on any node")
 
-    password = read_password() if decisions else None
+    if not decisions:  # no node to log in to: change nothing, not even on the controller
+        return BootstrapResult(cluster_id=store.id, user=user,
+                               login_key=store.state.login_key or "",
+                               known_hosts=sorted({str(c.pin_file) for c in conns}),
+                               nodes=[reports[n] for n in names if n in reports],
+                               duration_s=time.monotonic() - began)
+    password = read_password()
     controller_changes += _pin(decisions)
     login_key, public_line = _login_public_key(request, store, conns, controller_changes)
     store.state.login_key = login_key
