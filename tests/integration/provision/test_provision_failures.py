@@ -70,13 +70,13 @@ def test_node_without_sshd_stops_the_run_before_ansible_then_limit_then_converge
 
 
 def test_missing_interface_fails_preflight_with_expected_and_found(lab, state_dir):
-    rename = "ip link set enP2p1s0f1np1 down && ip link set enP2p1s0f1np1 name cx7gone"
+    rename = "sudo sh -c 'ip link set enP2p1s0f1np1 down && ip link set enP2p1s0f1np1 name cx7gone'"
     assert lab.ssh("spark-1", rename).returncode == 0
     try:
         proc, summary = _provision(state_dir, "--tags", "network")
     finally:
-        lab.ssh("spark-1", "ip link set cx7gone name enP2p1s0f1np1 && "
-                "ip link set enP2p1s0f1np1 up")
+        lab.ssh("spark-1", "sudo sh -c 'ip link set cx7gone name enP2p1s0f1np1 && "
+                "ip link set enP2p1s0f1np1 up'")
     assert proc.returncode == 1
     failure = next(f for f in summary["failures"] if f["host"] == "spark-1")
     assert "preflight" in failure["task"]
