@@ -1,5 +1,5 @@
-"""Fresh-Spark labs for the bootstrap tests: one lab per module, made fresh (see fresh.py),
-always brought down. Root only. Labs are named boot*; sparkctl's state (cluster store,
+"""Fresh-Spark labs for the bootstrap tests: one `lab up --fresh` per module, always brought
+down. Root only. Labs are named boot*; sparkctl's state (cluster store,
 runs) lives in a per-session temporary directory."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..provision.conftest import BIN, close_control_masters
-from .fresh import FreshCluster, make_fresh
+from .fresh import FreshCluster, fresh_cluster
 
 
 def sparkctl(*args: str, stdin: str | None = None, timeout: float = 600,
@@ -44,14 +44,15 @@ def state_dir(tmp_path_factory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def fresh_lab(state_dir, tmp_path_factory) -> Iterator:
+def fresh_lab(state_dir) -> Iterator:
     made: list[str] = []
 
     def make(topology: str, name: str) -> FreshCluster:
         sparkctl("lab", "down", "--name", name)
-        sparkctl("lab", "up", "--topology", topology, "--name", name, timeout=900, check=True)
+        sparkctl("lab", "up", "--fresh", "--topology", topology, "--name", name, timeout=900,
+                 check=True)
         made.append(name)
-        return make_fresh(name, tmp_path_factory.mktemp(f"fresh-{name}"))
+        return fresh_cluster(name)
 
     yield make
     close_control_masters(state_dir)

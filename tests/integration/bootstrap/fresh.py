@@ -1,108 +1,95 @@
-"""Fresh-Spark lab clusters for the bootstrap tests.
+"""Fresh-Spark lab clusters for the bootstrap tests, from `sparkctl lab up --fresh`: a user
+`nvidia` whose password the lab keeps in a 0600 file, sudo that asks for it, no keys, no
+root login over SSH, an empty known_hosts.
 
-With `sparkctl lab up --fresh` (h-lab) the lab itself gives each node what a fresh DGX OS
-box has; until a lab offers it, `make_fresh` turns today's lab nodes into the same thing
-over the lab's root access: a user `nvidia` with a random password, sudo that asks for it
-(the stock `%sudo ALL=(ALL:ALL) ALL`), password login, no authorized keys, no root login
-over SSH; and an inventory with `ansible_user: nvidia` and no key or known_hosts settings.
-
-Root work on a node afterwards (replacing its host key) goes through `node_root`, which
-enters the node without SSH, so it does not depend on how a node is booted as long as the
-lab can run a command in it.
+Root work on a node (replacing its host key, changing a password) goes through
+`sparkctl lab console`, the lab's keyboard and screen, so these tests do not depend on how
+a node is booted or on its network.
 """
 
 from __future__ import annotations
 
-import secrets
+import json
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-USER = "nvidia"
-
-_MAKE_FRESH = r'''
-set -eu
-read -r PW
-id nvidia >/dev/null 2>&1 || useradd -m -s /bin/bash -G sudo nvidia
-printf 'nvidia:%s\n' "$PW" | chpasswd
-cat > /etc/ssh/sshd_config.d/00-fresh-dgx-os.conf <<'EOF'
-# Like a fresh DGX OS: password login for the user, no root login over SSH.
-PermitRootLogin no
-PasswordAuthentication yes
-EOF
-rm -f /root/.ssh/authorized_keys
-kill -HUP "$(cat /run/sshd.pid)"
-'''
+BIN = Path(sys.executable).parent
 
 
 @dataclass
 class FreshCluster:
-    lab: str
-    inventory: Path  # ansible_user nvidia, nothing about keys or known_hosts
+    lab: str | None  # None: the same nodes under another inventory (see variant())
+    inventory: Path
     password: str
     nodes: list[str]
     addresses: dict[str, str]  # node -> management address
+    host_keys: Path | None = None  # the nodes' real host keys, as the lab made them
+    console_lab: str | None = None  # the lab whose console reaches these nodes
 
     def target_args(self) -> list[str]:
-        return ["--inventory", str(self.inventory)]
+        return ["--lab", self.lab] if self.lab else ["--inventory", str(self.inventory)]
 
 
-def make_fresh(lab: str, workdir: Path) -> FreshCluster:
-    from sparkctl.lab import shell, state
+def _sparkctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "sparkctl"), *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
 
-    record = state.load(lab)
-    assert record is not None, f"lab {lab} is not up"
-    password = secrets.token_urlsafe(12)
-    for node in record.nodes:
-        argv = shell.ssh_argv(record, node.name, ["sh", "-c", _quote(_MAKE_FRESH)])
-        done = subprocess.run(argv, input=password + "\n", capture_output=True, text=True,
-                              timeout=60)
-        assert done.returncode == 0, f"{node.name}: {done.stderr}"
-    _wait_for_password_login(record)
-    data = yaml.safe_load(record.inventory_path.read_text())
-    for hvars in data["all"]["children"]["sparks"]["hosts"].values():
-        hvars["ansible_user"] = USER
-        hvars.pop("ansible_ssh_private_key_file", None)
+
+def fresh_cluster(lab: str) -> FreshCluster:
+    """Describe a lab brought up with `sparkctl lab up --fresh --name LAB`."""
+    status = _sparkctl("lab", "status", "--name", lab, "-f", "json")
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    inventory = Path(data["inventory"])
+    hosts = yaml.safe_load(inventory.read_text())["all"]["children"]["sparks"]["hosts"]
+    assert all(h.get("ansible_user") == "nvidia" and "ansible_ssh_private_key_file" not in h
+               for h in hosts.values()), "not a fresh lab inventory"
+    password = Path(data["password_file"]).read_text().strip()
+    return FreshCluster(lab, inventory, password, list(hosts),
+                        {name: h["ansible_host"] for name, h in hosts.items()},
+                        Path(data["host_keys"]), lab)
+
+
+def variant(cluster: FreshCluster, workdir: Path, **changes) -> FreshCluster:
+    """The same nodes under another inventory file: another cluster id, its own store and
+    known_hosts (the lab's ssh settings are dropped). `changes` maps a node (or "*") to
+    variables to set."""
+    data = yaml.safe_load(cluster.inventory.read_text())
+    for host, hvars in data["all"]["children"]["sparks"]["hosts"].items():
         hvars.pop("ansible_ssh_common_args", None)
-    inventory = workdir / "inventory.yml"
-    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
-    return FreshCluster(lab, inventory, password, [n.name for n in record.nodes],
-                        {n.name: n.mgmt_address for n in record.nodes})
+        hvars.update(changes.get(host, changes.get("*", {})))
+    path = workdir / "inventory.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return FreshCluster(None, path, cluster.password, cluster.nodes, cluster.addresses,
+                        cluster.host_keys, cluster.console_lab)
 
 
-def _wait_for_password_login(record, timeout: float = 10.0) -> None:
-    """sshd re-executes on SIGHUP; wait until the listener answers again."""
-    import time
-
-    from sparkctl.lab.nodes import sshd_banner
-
-    deadline = time.monotonic() + timeout
-    for node in record.nodes:
-        while sshd_banner(node.mgmt_address) is None:
-            assert time.monotonic() < deadline, f"sshd of {node.name} did not come back"
-            time.sleep(0.05)
-
-
-def node_root(lab: str, node: str, script: str, timeout: float = 30) -> str:
-    """Run a shell script as root inside a lab node, without SSH."""
-    from sparkctl.lab import nodes, state
-
-    record = state.load(lab)
-    done = nodes.node_exec(record.node(node), ["sh", "-c", script], timeout=timeout)
+def console(cluster: FreshCluster, node: str, script: str, timeout: float = 60) -> str:
+    """Run a shell command as root at the node's console (no SSH)."""
+    done = _sparkctl("lab", "console", "--name", cluster.console_lab, node, "--", script,
+                     timeout=timeout)
+    assert done.returncode == 0, f"{node}: {script}: {done.stderr}"
     return done.stdout
 
 
-def replace_host_key(lab: str, node: str) -> None:
-    """A new ed25519 host key on `node` (another machine answering at its address)."""
-    node_root(lab, node, "rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub"
-                         " && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key"
-                         " && kill -HUP \"$(cat /run/sshd.pid)\"")
-    from sparkctl.lab import state
-
-    _wait_for_password_login(state.load(lab))
+def node_has(cluster: FreshCluster, node: str, path: str) -> bool:
+    return console(cluster, node, f"test -e {path} && echo YES || echo NO").strip() == "YES"
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
+def replace_host_key(cluster: FreshCluster, node: str) -> None:
+    """A new ed25519 host key on `node`: another machine now answers at its address."""
+    console(cluster, node, "rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub"
+                           " && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key"
+                           " && { kill -HUP \"$(cat /run/sshd.pid)\" 2>/dev/null"
+                           " || systemctl reload ssh; }")
+    from sparkctl.lab.nodes import sshd_banner
+
+    deadline = time.monotonic() + 10
+    while sshd_banner(cluster.addresses[node]) is None:
+        assert time.monotonic() < deadline, f"sshd of {node} did not come back"
+        time.sleep(0.05)

@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from .conftest import bootstrap, sparkctl
-from .fresh import FreshCluster, node_root, replace_host_key
+from .fresh import FreshCluster, console, node_has, replace_host_key, variant
 
 pytestmark = pytest.mark.lab
 
@@ -19,21 +18,6 @@ pytestmark = pytest.mark.lab
 @pytest.fixture(scope="module")
 def cluster(fresh_lab) -> FreshCluster:
     return fresh_lab("direct", "bootfl")
-
-
-def _variant(cluster: FreshCluster, tmp_path: Path, **changes) -> FreshCluster:
-    """The same nodes under another inventory file (so another cluster id and store)."""
-    data = yaml.safe_load(cluster.inventory.read_text())
-    for host, hvars in data["all"]["children"]["sparks"]["hosts"].items():
-        hvars.update(changes.get(host, changes.get("*", {})))
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return FreshCluster(cluster.lab, path, cluster.password, cluster.nodes, cluster.addresses)
-
-
-def _node_has(cluster: FreshCluster, node: str, path: str) -> bool:
-    out = node_root(cluster.lab, node, f"test -e {path} && echo YES || echo NO")
-    return out.strip() == "YES"
 
 
 def _store_pins(report: dict) -> str:
@@ -55,18 +39,18 @@ def test_user_option_that_contradicts_the_inventory_is_exit_2(cluster):
 
 
 def test_an_unknown_user_is_named_on_every_node_exit_1(cluster, tmp_path):
-    other = _variant(cluster, tmp_path, **{"*": {"ansible_user": "bob"}})
+    other = variant(cluster, tmp_path, **{"*": {"ansible_user": "bob"}})
     proc, report = bootstrap(other, "--accept-new")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     for node in report["nodes"]:
         assert not node["ok"]
         assert "wrong password, or no user 'bob'" in node["error"]
-    assert all(not _node_has(cluster, n, "/home/bob") for n in cluster.nodes)
+    assert all(not node_has(cluster, n, "/home/bob") for n in cluster.nodes)
 
 
 def test_fingerprints_mismatch_refuses_and_changes_nothing(cluster, tmp_path):
-    other = _variant(cluster, tmp_path)
+    other = variant(cluster, tmp_path)
     listing = tmp_path / "fingerprints.txt"
     listing.write_text("".join(f"256 SHA256:{'A' * 43} {n} (ED25519)\n" for n in cluster.nodes))
     proc, report = bootstrap(other, "--fingerprints", str(listing))
@@ -76,16 +60,16 @@ def test_fingerprints_mismatch_refuses_and_changes_nothing(cluster, tmp_path):
         assert node["fingerprints"][0] in node["error"]  # what the node offers, in full
     assert _store_pins(report) == ""  # nothing pinned
     assert report["login_key"] == ""  # no key generated, nothing installed
-    assert all(not _node_has(cluster, n, "/home/nvidia/.ssh/authorized_keys")
+    assert all(not node_has(cluster, n, "/home/nvidia/.ssh/authorized_keys")
                for n in cluster.nodes)
 
 
 def test_wrong_password_on_one_node_names_it_and_the_other_completes(cluster):
-    node_root(cluster.lab, "spark-2", "printf 'nvidia:another-password-9\\n' | chpasswd")
+    console(cluster, "spark-2", "printf 'nvidia:another-password-9\\n' | chpasswd")
     try:
         proc, report = bootstrap(cluster, "--accept-new")
     finally:
-        node_root(cluster.lab, "spark-2", f"printf 'nvidia:%s\\n' '{cluster.password}' | "
+        console(cluster, "spark-2", f"printf 'nvidia:%s\\n' '{cluster.password}' | "
                                           "chpasswd")
     assert proc.returncode == 1
     nodes = {n["name"]: n for n in report["nodes"]}
@@ -94,15 +78,15 @@ def test_wrong_password_on_one_node_names_it_and_the_other_completes(cluster):
     assert "password login refused: wrong password, or no user 'nvidia' on spark-2" in \
         nodes["spark-2"]["error"]
     assert "bootstrap failed on spark-2" in proc.stderr
-    assert not _node_has(cluster, "spark-2", "/home/nvidia/.ssh/authorized_keys")
+    assert not node_has(cluster, "spark-2", "/home/nvidia/.ssh/authorized_keys")
     assert cluster.password not in proc.stdout + proc.stderr
 
 
 def test_fingerprints_read_on_the_consoles_pin_and_bootstrap(cluster, tmp_path):
-    other = _variant(cluster, tmp_path)
+    other = variant(cluster, tmp_path)
     listing = tmp_path / "fingerprints.txt"
     # What `ssh-keygen -lf` prints on each node's console: the comment is root@hostname.
-    listing.write_text("".join(node_root(cluster.lab, n, "ssh-keygen -lf "
+    listing.write_text("".join(console(cluster, n, "ssh-keygen -lf "
                                          "/etc/ssh/ssh_host_ed25519_key.pub")
                                for n in cluster.nodes))
     assert "root@spark-1" in listing.read_text()
@@ -116,26 +100,26 @@ def test_a_sudoers_file_that_fails_visudo_is_never_installed(cluster):
     divert = ("mv /usr/sbin/visudo /usr/sbin/visudo.real && printf '#!/bin/sh\\necho "
               "\"parse error near line 1\" >&2\\nexit 1\\n' > /usr/sbin/visudo && "
               "chmod 755 /usr/sbin/visudo")
-    node_root(cluster.lab, "spark-1", divert)
+    console(cluster, "spark-1", divert)
     try:
         proc, report = bootstrap(cluster, "--accept-new", "--sudo", "nopasswd")
     finally:
-        node_root(cluster.lab, "spark-1", "mv -f /usr/sbin/visudo.real /usr/sbin/visudo")
+        console(cluster, "spark-1", "mv -f /usr/sbin/visudo.real /usr/sbin/visudo")
     assert proc.returncode == 1
     nodes = {n["name"]: n for n in report["nodes"]}
     assert "visudo rejected the sudoers file; nothing was installed" in nodes["spark-1"]["error"]
     assert "parse error near line 1" in nodes["spark-1"]["error"]
     assert nodes["spark-2"]["ok"]
-    listing = node_root(cluster.lab, "spark-1", "ls -a /etc/sudoers.d")
+    listing = console(cluster, "spark-1", "ls -a /etc/sudoers.d")
     assert "sparkctl-nvidia" not in listing and ".sparkctl-" not in listing
-    assert _node_has(cluster, "spark-2", "/etc/sudoers.d/sparkctl-nvidia")
-    node_root(cluster.lab, "spark-2", "rm -f /etc/sudoers.d/sparkctl-nvidia")
+    assert node_has(cluster, "spark-2", "/etc/sudoers.d/sparkctl-nvidia")
+    console(cluster, "spark-2", "rm -f /etc/sudoers.d/sparkctl-nvidia")
 
 
 def test_an_unreachable_node_is_named_within_its_timeout(cluster, tmp_path):
     # An address in the lab's management subnet where nothing answers.
     dead = cluster.addresses["spark-2"].rsplit(".", 1)[0] + ".200"
-    other = _variant(cluster, tmp_path, **{"spark-2": {"ansible_host": dead}})
+    other = variant(cluster, tmp_path, **{"spark-2": {"ansible_host": dead}})
     began = time.monotonic()
     proc, report = bootstrap(other, "--accept-new", "--timeout", "3")
     took = time.monotonic() - began
@@ -154,8 +138,8 @@ def test_a_replaced_host_key_stops_provision_before_any_change(cluster, state_di
     proc, report = bootstrap(cluster, "--accept-new")
     assert proc.returncode == 0, proc.stderr
     pinned = {n["name"]: n["fingerprints"][0] for n in report["nodes"]}
-    replace_host_key(cluster.lab, "spark-2")
-    offered = node_root(cluster.lab, "spark-2", "ssh-keygen -lf "
+    replace_host_key(cluster, "spark-2")
+    offered = console(cluster, "spark-2", "ssh-keygen -lf "
                                                 "/etc/ssh/ssh_host_ed25519_key.pub").split()[1]
     runs = state_dir / "runs"
     before = set(runs.iterdir()) if runs.exists() else set()
@@ -164,7 +148,7 @@ def test_a_replaced_host_key_stops_provision_before_any_change(cluster, state_di
     assert run.returncode == 1, run.stdout + run.stderr
     assert "HOST KEY CHANGED" in run.stderr and "nothing was changed on any node" in run.stderr
     assert offered in run.stderr and pinned["spark-2"].split()[1] in run.stderr
-    assert f"--inventory {cluster.inventory} --repin spark-2" in run.stderr
+    assert f"sparkctl bootstrap --lab {cluster.lab} --repin spark-2" in run.stderr
     # Ansible never started: no task touched any node, the cluster key went nowhere.
     (new_run,) = set(runs.iterdir()) - before
     assert json.loads((new_run / "summary.json").read_text())["status"] == "refused"
@@ -173,7 +157,7 @@ def test_a_replaced_host_key_stops_provision_before_any_change(cluster, state_di
         for path in ("/home/nvidia/.ssh/sparkctl_cluster_ed25519", "/home/nvidia/.ssh/config",
                      "/home/nvidia/.ssh/sparkctl_known_hosts", "/etc/netplan/40-sparkctl.yaml",
                      "/etc/sparkctl"):
-            assert not _node_has(cluster, node, path), (node, path)
+            assert not node_has(cluster, node, path), (node, path)
     # after checking, the user re-pins and provisioning goes ahead
     proc, report = bootstrap(cluster, "--accept-new", "--repin", "spark-2")
     assert proc.returncode == 0, proc.stderr
