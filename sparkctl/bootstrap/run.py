@@ -136,17 +136,9 @@ def check_request(request: BootstrapRequest) -> None:
 def _login_public_key(request: BootstrapRequest, store: ClusterStore,
                       conns: list[NodeConnection], changes: list[str]) -> tuple[str, str]:
     """(private key path the controller logs in with, its public line)."""
-    if request.key is not None:
-        public = request.key if request.key.name.endswith(".pub") else \
-            request.key.with_name(request.key.name + ".pub")
-        private = public.with_name(public.name[:-4])
-        if not public.is_file():
-            raise InputError(f"--key {request.key}: no public key file {public}",
-                             hint="name your key pair, e.g. --key ~/.ssh/id_ed25519.pub")
-        if not private.is_file():
-            raise InputError(f"--key {request.key}: no private key {private} next to it",
-                             hint="sparkctl logs in with the private half afterwards")
-        return str(private), _public_line(public)
+    named = named_key(request)
+    if named is not None:
+        return named
     from_inventory = {c.key_file for c in conns if c.key_file and not
                       c.injected.get("ansible_ssh_private_key_file")}
     if len(from_inventory) == 1:
@@ -161,6 +153,22 @@ def _login_public_key(request: BootstrapRequest, store: ClusterStore,
     if not existed:
         changes.append(f"generated the cluster login key {private} (0600)")
     return str(private), _public_line(private.with_name(private.name + ".pub"))
+
+
+def named_key(request: BootstrapRequest) -> tuple[str, str] | None:
+    """--key: (private key path, public line), checked before anything is contacted."""
+    if request.key is None:
+        return None
+    public = request.key if request.key.name.endswith(".pub") else \
+        request.key.with_name(request.key.name + ".pub")
+    private = public.with_name(public.name[:-4])
+    if not public.is_file():
+        raise InputError(f"--key {request.key}: no public key file {public}",
+                         hint="name your key pair, e.g. --key ~/.ssh/id_ed25519.pub")
+    if not private.is_file():
+        raise InputError(f"--key {request.key}: no private key {private} next to it",
+                         hint="sparkctl logs in with the private half afterwards")
+    return str(private), _public_line(public)
 
 
 def _public_line(path: Path) -> str:
@@ -321,6 +329,7 @@ def bootstrap(target, request: BootstrapRequest, read_password: Callable[[], Sec
         raise InputError(f"--repin {', '.join(unknown)}: no such node in {target.description}",
                          hint=f"nodes: {', '.join(names)}")
     expected = load_fingerprints(request.fingerprints) if request.fingerprints else None
+    named_key(request)  # a bad --key is an input error before any node is contacted
     store = open_store(target, create=True)
     controller_changes: list[str] = []
     if not store.known_hosts.exists():

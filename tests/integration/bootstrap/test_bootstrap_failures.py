@@ -164,3 +164,18 @@ def test_a_replaced_host_key_stops_provision_before_any_change(cluster, state_di
     nodes = {n["name"]: n for n in report["nodes"]}
     assert nodes["spark-2"]["fingerprints"][0].split()[1] == offered
     assert nodes["spark-1"]["host_key"] == "already pinned"
+
+
+def test_the_users_own_key_is_installed_when_named(cluster, tmp_path):
+    import subprocess
+
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f",
+                    str(key)], check=True, capture_output=True)
+    other = variant(cluster, tmp_path)
+    proc, report = bootstrap(other, "--accept-new", "--key", f"{key}.pub")
+    assert proc.returncode == 0, proc.stderr
+    assert report["login_key"] == str(key)
+    assert all(n["ok"] and n["key_login"].startswith("works") for n in report["nodes"])
+    listing = console(cluster, "spark-1", "cat /home/nvidia/.ssh/authorized_keys")
+    assert "me@laptop" in listing
