@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from sparkctl.cli.bootstrap import AskBecomeOpt, BecomeStdinOpt, become_password
 from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
@@ -194,6 +195,8 @@ def install(
     check: Annotated[bool, typer.Option(
         "--check", help="Show what would change (ansible --check --diff); change nothing.")
     ] = False,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Install a systemd timer (or a cron entry where there is no systemd) running health."""
     from sparkctl.health import timer
@@ -201,7 +204,9 @@ def install(
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     result = timer.install(target, every=every, on=str(on), textfile_dir=textfile_dir,
                            sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check,
-                           check=check)
+                           check=check,
+                           become_password=become_password(ask_become_pass,
+                                                           become_password_stdin))
     typer.echo(result.summary())
 
 
@@ -214,10 +219,14 @@ def uninstall(
     check: Annotated[bool, typer.Option(
         "--check", help="Show what would change (ansible --check --diff); change nothing.")
     ] = False,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Remove the health timer/cron entry that `health install` put there."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    result = timer.uninstall(target, on=str(on), check=check)
+    result = timer.uninstall(target, on=str(on), check=check,
+                             become_password=become_password(ask_become_pass,
+                                                             become_password_stdin))
     typer.echo(result.summary())

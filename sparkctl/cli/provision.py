@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sparkctl.cli.bootstrap import AskBecomeOpt, BecomeStdinOpt, become_password
 from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
@@ -39,6 +40,8 @@ def provision(
                                                   "~/.local/state/sparkctl/runs).")] = None,
     timeout: Annotated[int, typer.Option(help="Stop the whole run after this many seconds.")]
     = 4 * 3600,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Configure the cluster: network plan, SSH mesh, RDMA, drivers, MPI, NCCL."""
     from rich.console import Console
@@ -51,7 +54,9 @@ def provision(
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     request = ProvisionRequest(check=check, diff=diff, tags=split_csv(tags),
                                skip_tags=split_csv(skip_tags), limit=limit, forks=forks,
-                               runs_dir=runs_dir, timeout_s=timeout)
+                               runs_dir=runs_dir, timeout_s=timeout,
+                               become_password=become_password(ask_become_pass,
+                                                               become_password_stdin))
     console = Console()
     result = run_provision(target, request, RichProgress(Console(stderr=True)))
     if diff:

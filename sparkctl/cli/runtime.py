@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sparkctl.cli.bootstrap import AskBecomeOpt, BecomeStdinOpt, become_password
 from sparkctl.cli.common import (
     ClusterOpt,
     DataFormat,
@@ -76,7 +77,7 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
 
 
 def _deploy(state: str, runtime, topology, hosts, cluster, inventory, lab, model, tp, pp,
-            image, port, hf_cache, from_plan, runs_dir, timeout) -> None:
+            image, port, hf_cache, from_plan, runs_dir, timeout, become=None) -> None:
     from rich.console import Console
 
     from sparkctl.provision.progress import RichProgress, print_summary
@@ -86,7 +87,8 @@ def _deploy(state: str, runtime, topology, hosts, cluster, inventory, lab, model
                            image, port, hf_cache, from_plan)
     refuse_without_gpu(target, "up" if state == "started" else "down")
     result = deploy(target, plan, state, runs_dir=runs_dir, timeout_s=timeout,
-                    observer=RichProgress(Console(stderr=True)))
+                    observer=RichProgress(Console(stderr=True)),
+                    become_password=become_password(*become) if become else None)
     print_summary(Console(), result)
     if result.status == "canceled":
         typer.echo("sparkctl: interrupted; stopped the run. Re-run the same command: the "
@@ -109,10 +111,13 @@ def up(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = None
        cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
        model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
        port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
-       runs_dir: RunsOpt = None, timeout: TimeoutOpt = 2 * 3600) -> None:
+       runs_dir: RunsOpt = None, timeout: TimeoutOpt = 2 * 3600,
+       ask_become_pass: AskBecomeOpt = False,
+       become_password_stdin: BecomeStdinOpt = False) -> None:
     """Start the runtime on every node (the runtime role, through ansible-runner)."""
     _deploy("started", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-            port, hf_cache, from_plan, runs_dir, timeout)
+            port, hf_cache, from_plan, runs_dir, timeout,
+            (ask_become_pass, become_password_stdin))
 
 
 @app.command("down")
@@ -120,10 +125,13 @@ def down(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = No
          cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
          model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
          port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
-         runs_dir: RunsOpt = None, timeout: TimeoutOpt = 600) -> None:
+         runs_dir: RunsOpt = None, timeout: TimeoutOpt = 600,
+         ask_become_pass: AskBecomeOpt = False,
+         become_password_stdin: BecomeStdinOpt = False) -> None:
     """Stop and remove what `up` started (the container on every node, its launch files)."""
     _deploy("absent", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-            port, hf_cache, from_plan, runs_dir, timeout)
+            port, hf_cache, from_plan, runs_dir, timeout,
+            (ask_become_pass, become_password_stdin))
 
 
 @app.command("status")

@@ -54,9 +54,26 @@ def endpoints_for_target(target) -> list[SshEndpoint]:
             data = yaml.safe_load(Path(target.inventory_path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"cannot read inventory {target.inventory_path}: {exc}") from None
-        return endpoints_from_inventory(data)
-    return [SshEndpoint(name=n.name, address=n.mgmt_address, port=n.ssh_port, user=n.ssh_user)
-            for n in target.cluster.spec.nodes]
+        return _bootstrapped(target, endpoints_from_inventory(data))
+    return _bootstrapped(target, [SshEndpoint(name=n.name, address=n.mgmt_address,
+                                              port=n.ssh_port, user=n.ssh_user)
+                                  for n in target.cluster.spec.nodes])
+
+
+def _bootstrapped(target, endpoints: list[SshEndpoint]) -> list[SshEndpoint]:
+    """What the inventory leaves unset comes from `sparkctl bootstrap` (user, login key,
+    pinned known_hosts), as for Ansible runs (sparkctl.bootstrap.connection)."""
+    from dataclasses import replace
+
+    from sparkctl.bootstrap.store import open_store
+
+    store = open_store(target, create=False)
+    if store is None:
+        return endpoints
+    known = str(store.known_hosts) if store.known_hosts.exists() else None
+    return [replace(ep, user=ep.user or store.state.user,
+                    key_file=ep.key_file or store.state.login_key,
+                    known_hosts=ep.known_hosts or known) for ep in endpoints]
 
 
 def default_user() -> str:

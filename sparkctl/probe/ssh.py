@@ -164,8 +164,7 @@ def _describe_connect_error(exc: BaseException, endpoint: SshEndpoint) -> str:
     where = f"{endpoint.address}:{endpoint.port}"
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
         return (f"unreachable: host key of {where} is not in known_hosts; pin it with "
-                f"`ssh-keyscan -p {endpoint.port} {endpoint.address} >> ~/.ssh/known_hosts` "
-                "after checking it")
+                "`sparkctl bootstrap` (it shows the fingerprints first)")
     if isinstance(exc, paramiko.AuthenticationException):
         return f"unreachable: authentication to {where} failed ({exc})"
     if isinstance(exc, (socket.timeout, TimeoutError)):
