@@ -74,6 +74,7 @@ class BundleOptions:
     forks: int | None = None
     key_dir: Path | None = None  # controller-side cluster key pair
     control_path_dir: Path | None = None
+    cluster_id: str | None = None  # the cluster store's id (sparkctl.bootstrap.store)
 
 
 @dataclass(frozen=True)
@@ -212,9 +213,16 @@ def bundle_vars(cluster_name: str, options: BundleOptions) -> dict:
     SSH control sockets. Explicit BundleOptions paths (a provision run's own) are written
     as they are; otherwise each is derived from sparkctl_state_dir at run time."""
     data: dict[str, Any] = dict(STATE_VARS)
-    # The one place that names the key directory of a cluster.
-    data["ssh_mesh_key_dir"] = (str(options.key_dir) if options.key_dir else
-                                "{{ sparkctl_state_dir }}/keys/{{ sparkctl_cluster_name }}")
+    # The one place that names the key directory of a cluster: the mesh key of its cluster
+    # id (bootstrap/store.py), so two clusters with one name never share a key.
+    if options.cluster_id:
+        data["sparkctl_cluster_id"] = options.cluster_id
+    if options.key_dir:
+        data["ssh_mesh_key_dir"] = str(options.key_dir)
+    elif options.cluster_id:
+        data["ssh_mesh_key_dir"] = "{{ sparkctl_state_dir }}/clusters/{{ sparkctl_cluster_id }}/mesh"
+    else:
+        data["ssh_mesh_key_dir"] = "{{ sparkctl_state_dir }}/keys/{{ sparkctl_cluster_name }}"
     if options.tuned:  # only ControlPersist needs a socket directory
         data["ansible_control_path_dir"] = (str(options.control_path_dir)
                                             if options.control_path_dir
@@ -245,7 +253,8 @@ group_vars/all/sparkctl.yml says where the controller keeps its state: the clust
 pair (ssh_mesh_key_dir) and SSH control sockets (ansible_control_path_dir), both under
 sparkctl_state_dir ($SPARKCTL_STATE_DIR, else $XDG_STATE_HOME/sparkctl, else
 ~/.local/state/sparkctl on the machine that runs the playbook). To run from another machine,
-copy the key pair there (keys/{name}/ under that directory) or set ssh_mesh_key_dir.
+copy the key pair there (clusters/<sparkctl_cluster_id>/mesh/ under that directory) or set
+ssh_mesh_key_dir.
 """
 
 

@@ -98,3 +98,14 @@ def test_explicit_paths_are_written_as_given(tmp_path):
 def test_bundle_readme_has_no_absolute_directory(rendered):
     text = (rendered / "README.md").read_text()
     assert str(rendered) not in text and "ansible-playbook site.yml" in text
+
+
+def test_bundle_names_the_cluster_ids_mesh_key_not_the_cluster_name():
+    # Two clusters named ring3 on one controller must never share a mesh key.
+    from sparkctl.render.bundle import bundle_vars
+
+    data = bundle_vars("ring3", BundleOptions(cluster_id="c-0123456789ab"))
+    assert data["sparkctl_cluster_id"] == "c-0123456789ab"
+    assert data["ssh_mesh_key_dir"] == (
+        "{{ sparkctl_state_dir }}/clusters/{{ sparkctl_cluster_id }}/mesh")
+    assert "ring3" not in data["ssh_mesh_key_dir"]
