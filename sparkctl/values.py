@@ -285,10 +285,10 @@ def ipv4_network(value: Any) -> ipaddress.IPv4Network:
             from None
 
 
-def one_of(value: Any, choices: tuple[str, ...] | list[str] | dict) -> str:
+def one_of(value: Any, choices: tuple[str, ...] | list[str] | dict, what: str = "value") -> str:
     if not isinstance(value, str):
         raise BadValue(f"must be a string, got {kind(value)}",
                        hint=f"use one of: {', '.join(choices)}")
     if value not in choices:
-        raise BadValue(f"unknown value {shown(value)}", hint=f"use one of: {', '.join(choices)}")
+        raise BadValue(f"unknown {what} {shown(value)}", hint=f"use one of: {', '.join(choices)}")
     return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import networkx as nx
@@ -10,9 +9,7 @@ import networkx as nx
 from sparkctl.topology.graph import spark_nodes, switchless_cycles
 from sparkctl.topology.hardware import MAX_SPARKS, PORTS
 from sparkctl.topology.model import MTU_MAX, MTU_MIN, SWITCH, ClusterSpec, Violation
-
-# RFC 1123 host name label: what ssh, Ansible and /etc/hosts all accept.
-_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+from sparkctl.values import HOST_LABEL, shown
 
 
 def check_spec(spec: ClusterSpec, graph: nx.MultiGraph) -> list[Violation]:
@@ -44,9 +41,10 @@ def _check_nodes(spec: ClusterSpec) -> list[Violation]:
         if node.name == SWITCH:
             found.append(Violation("reserved-name", f"'{SWITCH}' is reserved for the switch",
                                    node=node.name, hint="rename this Spark", location=loc))
-        elif not _HOSTNAME.match(node.name):
+        elif not HOST_LABEL.fullmatch(node.name):
+            # fullmatch: `$` would let a trailing newline through
             found.append(Violation(
-                "bad-hostname", f"{node.name!r} is not a valid host name",
+                "bad-hostname", f"{shown(node.name)} is not a valid host name",
                 hint="use letters, digits and '-' (1-63 characters, no '-' at either end)",
                 location=loc))
         if node.name in seen:
