@@ -131,7 +131,8 @@ class _Reader:
         ssh_port = self.field(doc, "ssh_port", values.tcp_port, 22)
         nodes = self._nodes(doc, ssh_user, ssh_port)
         topology, cables = self._cabling(doc, [n.name for n in nodes])
-        mtu = self.field(doc, "mtu", values.integer, DEFAULT_MTU)
+        # 1-65535 here; the rules then name the range a rail supports
+        mtu = self.field(doc, "mtu", lambda v: values.integer(v, 1, 65535), DEFAULT_MTU)
         platform = self.field(doc, "platform", lambda v: values.one_of(v, PLATFORMS, "platform"),
                               DEFAULT_PLATFORM)
         return ClusterSpec(

@@ -19,7 +19,7 @@ from pathlib import Path
 from sparkctl.errors import EnvironmentProblem
 from sparkctl.provision.events import EventCollector, HostProgress, HostStats, TaskFailure
 from sparkctl.provision.plan import check_tags, limited_hosts, outline
-from sparkctl.provision.records import new_run_dir, private_dir, write_summary
+from sparkctl.provision.records import DEFAULT_KEEP_RUNS, new_run_dir, private_dir, write_summary
 from sparkctl.render.bundle import Bundle, BundleOptions, render_bundle, state_root
 from sparkctl.targets import Target
 
@@ -38,6 +38,7 @@ class ProvisionRequest:
     runs_dir: Path | None = None
     timeout_s: int = 4 * 3600
     tuned: bool = True
+    keep_runs: int | None = DEFAULT_KEEP_RUNS  # older run records are pruned; None keeps all
 
 
 @dataclass
@@ -81,7 +82,7 @@ def provision(target: Target, request: ProvisionRequest,
     observer = observer or ProgressObserver()
     check_tags(request.tags, "--tags")
     check_tags(request.skip_tags, "--skip-tags")
-    run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name)
+    run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name, keep=request.keep_runs)
     options = BundleOptions(tuned=request.tuned, forks=request.forks,
                             control_path_dir=private_dir(state_root() / "cp"))
     bundle = render_bundle(target, run_dir / "project", options)

@@ -15,18 +15,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sparkctl import values
+from sparkctl.cluster import spec_from_inventory_doc
 from sparkctl.errors import EnvironmentProblem, InputError
-from sparkctl.fileio import check_replaceable_dir, swap_dir_into_place, write_file
+from sparkctl.fileio import (
+    cannot_write,
+    check_replaceable_dir,
+    staging_dir_for,
+    swap_dir_into_place,
+    write_file,
+)
 from sparkctl.render.inventory import build_inventory
 from sparkctl.render.jinja import render_file
 from sparkctl.targets import Target
+from sparkctl.yamlload import load_yaml_text, read_bounded_text
 
 MARKER = ".sparkctl-bundle"
 SPARK_GROUP = "sparks"
@@ -101,8 +109,11 @@ def inventory_for(target: Target) -> tuple[dict, str]:
     """(parsed inventory, its text). An existing inventory is kept verbatim: a lab's carries
     the controller's SSH key and known_hosts settings that a rebuilt one would lose."""
     if target.inventory_path is not None:
-        text = Path(target.inventory_path).read_text(encoding="utf-8")
-        return yaml.safe_load(text), text
+        path = str(target.inventory_path)
+        text = read_bounded_text(path, "inventory")
+        # Validated again as read now: what is copied is what was checked.
+        spec_from_inventory_doc(load_yaml_text(text, path, positions=True), path)
+        return load_yaml_text(text, path), text
     data = build_inventory(target.cluster)
     return data, dump_yaml(data, "# Written by sparkctl render; regenerate rather than edit.\n")
 
@@ -187,6 +198,10 @@ def render_ansible_cfg(node_count: int, cluster_name: str, options: BundleOption
         raise InputError(f"--forks {forks} is fewer than the {node_count} nodes",
                          hint="every node should run each task at the same time")
     control = options.control_path_dir or state_root() / "cp"
+    try:  # ansible.cfg is INI: a value cannot be quoted, only refused
+        values.path_text(str(control))
+    except values.BadValue as bad:
+        raise InputError(f"SSH control path directory: {bad.message}", hint=bad.hint) from None
     return render_file(content_dir("templates") / "ansible.cfg.j2", {
         "cluster_name": cluster_name, "node_count": node_count, "forks": forks,
         "tuned": options.tuned, "control_path_dir": str(control)})
@@ -225,8 +240,7 @@ def render_bundle(target: Target, out_dir: str | Path,
     spark_hosts = tuple(groups[SPARK_GROUP])
     name = target.cluster.spec.name
     playbooks = content_dir("playbooks")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = staging_dir_for(out)
     try:
         shutil.copytree(playbooks / "roles", staging / "roles",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "molecule"))
@@ -245,8 +259,10 @@ def render_bundle(target: Target, out_dir: str | Path,
                                              "tuned": options.tuned}) + "\n")
         os.chmod(staging, 0o755)
         swap_dir_into_place(staging, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(out, exc) from None
         raise
     return Bundle(root=out, cluster_name=name, hosts=spark_hosts)
 

@@ -114,7 +114,7 @@ def _check_mtu(spec: ClusterSpec) -> list[Violation]:
     if MTU_MIN <= spec.mtu <= MTU_MAX:
         return []
     return [Violation(
-        "bad-mtu", f"MTU {spec.mtu} is outside {MTU_MIN}-{MTU_MAX}",
+        "bad-mtu", f"MTU {shown(spec.mtu)} is outside {MTU_MIN}-{MTU_MAX}",
         hint="use 9000 (community default), 4200 (RoCE active_mtu 4096) or 1500 (NVIDIA default)",
         location=spec.location("mtu"))]
 
