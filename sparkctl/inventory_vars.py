@@ -119,8 +119,7 @@ def _mapping(value: Any, where: Where) -> Mapping:
 
 
 def _list(value: Any, where: Where) -> list:
-    if value is None:
-        return []
+    # An explicit null is a hand-edit slip: the roles would loop over None.
     if not isinstance(value, list):
         where.fail(f"must be a list, got {kind(value)}")
     return value
@@ -128,6 +127,8 @@ def _list(value: Any, where: Where) -> list:
 
 def _networks(value: Any, where: Where) -> tuple[IPv4Network, ...]:
     items = [value] if isinstance(value, str) else _list(value, where)
+    if not items and where.field.endswith("sparkctl_pool"):
+        where.fail("is empty", hint="give the data-network pool, e.g. [192.168.100.0/22]")
     return tuple(where.child(i, items).check(values.ipv4_network, item)
                  for i, item in enumerate(items))
 
@@ -159,7 +160,9 @@ def _hostfile(value: Any, where: Where) -> str:
 
 def _env(value: Any, where: Where) -> dict[str, str]:
     env = {}
-    mapping = _mapping(value, where)
+    if not isinstance(value, Mapping):
+        where.fail(f"must be a mapping of variable names to values, got {kind(value)}")
+    mapping = value
     for key, item in mapping.items():
         inner = where.child(key, mapping)
         inner.check(values.env_name, key)
@@ -193,7 +196,7 @@ def _interface(item: Any, where: Where) -> InterfaceVars:
         return where.child(key, item).check(check, item[key]) if key in item else None
 
     peers_where = where.child("peers", item)
-    peers = _list(item.get("peers"), peers_where)
+    peers = _list(item["peers"], peers_where) if "peers" in item else []
     for key, value in item.items():  # whatever else an interface carries: no control chars
         if key not in ("name", "hca", "port", "rail", "address", "mtu", "peers"):
             _walk(key, value, where.child(key, item), 0)

@@ -219,7 +219,7 @@ def integer(value: Any, lo: int | None = None, hi: int | None = None, *,
             allow_text: bool = False) -> int:
     """An integer within [lo, hi]; with allow_text, a string of digits too (Ansible reads
     `ansible_port: "2222"` as 2222)."""
-    if allow_text and isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", value):
+    if allow_text and isinstance(value, str) and re.fullmatch(r"[0-9]{1,12}", value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadValue(f"must be an integer, got {kind(value)} {shown(value)}")

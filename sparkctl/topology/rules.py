@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import networkx as nx
 
+from sparkctl import values
 from sparkctl.topology.graph import spark_nodes, switchless_cycles
 from sparkctl.topology.hardware import MAX_SPARKS, PORTS
 from sparkctl.topology.model import MTU_MAX, MTU_MIN, SWITCH, ClusterSpec, Violation
@@ -15,12 +16,34 @@ from sparkctl.values import HOST_LABEL, shown
 def check_spec(spec: ClusterSpec, graph: nx.MultiGraph) -> list[Violation]:
     """Every rule, in a stable order; an empty list means the cluster is valid."""
     found: list[Violation] = []
+    found += _check_values(spec)
     found += _check_nodes(spec)
     found += _check_cables(spec)
     found += _check_mtu(spec)
     if not any(v.code in ("unknown-node", "bad-port") for v in found):
         found += _check_connected(spec, graph)
         found += _check_cycles(graph)
+    return found
+
+
+def _check_values(spec: ClusterSpec) -> list[Violation]:
+    """The values every writer renders, checked again on the spec itself: a spec built in
+    Python (not loaded from a file) gets the same guarantee as a loaded one."""
+    checks = [("cluster name", None, values.cluster_name, spec.name, spec.location("name"))]
+    for node in spec.nodes:
+        loc = spec.location(f"node:{node.name}")
+        checks.append(("management address", node.name, values.address, node.mgmt_address, loc))
+        if node.ssh_user is not None:
+            checks.append(("ssh user", node.name, values.user_name, node.ssh_user, loc))
+        checks.append(("ssh port", node.name, values.tcp_port, node.ssh_port, loc))
+    found = []
+    for what, node, check, value, loc in checks:
+        try:
+            check(value)
+        except values.BadValue as bad:
+            found.append(Violation("bad-value", f"{what}: {bad.message}", node=shown(node)
+                                   if node is not None and not HOST_LABEL.fullmatch(node)
+                                   else node, hint=bad.hint, location=loc))
     return found
 
 
