@@ -298,7 +298,7 @@ def check_host(name: Any, host_vars: Any, group_vars: Mapping, path: str,
                where: Where) -> tuple[HostVars, dict[str, Any]]:
     """One host: its name, and every variable of its merged view (group < host)."""
     name = where.check(values.host_name, name)
-    hvars = _mapping(host_vars, where)
+    hvars = _mapping(host_vars, Where(path, name, "host vars", where.mark))
     merged = {**group_vars, **hvars}
     sources = {**{k: group_vars for k in group_vars}, **{k: hvars for k in hvars}}
     checked = _checked(merged, sources, path, name)
@@ -322,8 +322,8 @@ def check_inventory_vars(hosts: Any, group_vars: Any, path: str,
     group_checked = _checked(gvars, {k: gvars for k in gvars}, path, None)
     result, first = [], None
     for name, hvars in hosts.items():
-        host_where = Where(path, values.shown(name) if not isinstance(name, str) else name,
-                           "host vars", mark_of(hosts, name))
+        key_mark = hosts.key_marks.get(name) if isinstance(hosts, MarkedMap) else None
+        host_where = Where(path, None, "host name", key_mark)
         checked_host, checked = check_host(name, hvars, gvars, path, host_where)
         result.append(checked_host)
         first = checked if first is None else first

@@ -201,11 +201,21 @@ def model_id(value: Any) -> str:
                     "starting with '-')", 255)
 
 
+# Shell and quoting characters: legal in Linux paths, never in the paths sparkctl is given
+# (key files, state directories, outputs), and each one is how a path turns into a command.
+_PATH_UNSAFE = re.compile(r"[$`;|&<>'\"\\]")
+
+
 def path_text(value: Any, *, absolute: bool = False) -> str:
-    """A file system path: control-free, bounded, not an option (a leading '-')."""
+    """A file system path: control-free, bounded, no shell or quoting characters, not an
+    option (a leading '-'). Spaces are allowed: the writers quote."""
     text = control_free(value, 4096)
     if not text:
         raise BadValue("is empty")
+    unsafe = _PATH_UNSAFE.search(text)
+    if unsafe:
+        raise BadValue(f"{shown(text)} contains {unsafe.group()!r}",
+                       hint="use a path without $ ` ; | & < > quotes or backslashes")
     if text.startswith("-"):
         raise BadValue(f"{shown(text)} starts with '-'", hint="write ./-name for such a file")
     if absolute and not text.startswith("/"):

@@ -198,8 +198,9 @@ def load_yaml_text(text: str, path: str, *, limits: Limits = DEFAULT_LIMITS,
     """Parse one YAML document under `limits`; None for an empty document."""
     if len(text.encode("utf-8", errors="surrogatepass")) > limits.max_bytes:
         raise _too_big(path, limits)
-    loader = _Loader(text, path, limits, positions)
+    loader = None
     try:
+        loader = _Loader(text, path, limits, positions)
         return loader.get_single_data()
     except _Refused as exc:
         raise InputError(exc.message, hint=exc.hint, location=location(path, exc.mark)) \
@@ -219,7 +220,8 @@ def load_yaml_text(text: str, path: str, *, limits: Limits = DEFAULT_LIMITS,
         raise InputError(f"nested deeper than {limits.max_depth} levels",
                          location=Location(path)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _bounded(text: str | None) -> str:

@@ -185,7 +185,10 @@ def render_previews(inventory: dict, roles_dir: Path) -> dict[str, str]:
     for host in groups[SPARK_GROUP]:
         context = {**hostvars[host], "hostvars": hostvars, "groups": groups}
         for name, (role, template) in PREVIEWS.items():
-            text = render_file(roles_dir / role / "templates" / template, context)
+            try:
+                text = render_file(roles_dir / role / "templates" / template, context)
+            except InputError as exc:
+                raise InputError(f"host {host}: {exc.message}", hint=exc.hint) from None
             files[f"preview/{host}/{name}"] = text.strip() + "\n" if name == "ssh_config" else text
     return files
 
