@@ -35,7 +35,7 @@ from sparkctl.errors import InputError, Location
 from sparkctl.values import shown
 
 try:
-    from yaml import CParser as _Parser  # libyaml: fast, non-recursive event parser
+    from yaml.cyaml import CParser as _Parser  # libyaml: fast, non-recursive event parser
 
     _C_PARSER = True
 except ImportError:  # pragma: no cover - PyYAML built without libyaml

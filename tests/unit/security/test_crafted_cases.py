@@ -28,7 +28,7 @@ CLUSTER_CASES = {
     "topology-as-list": ("topology: [ring3]\nnodes: [a, b, c]\n", ["topology"]),
     "unhashable-key": ("? [a, b]\n: 1\nnodes: [a]\ntopology: single\n", ["key"]),
     "mapping-key": ("? {a: 1}\n: 1\nnodes: [a]\ntopology: single\n", ["key"]),
-    "nesting-5000": ("nodes: " + "[" * 5000 + "]" * 5000 + "\n", ["nested"]),
+    "nesting-5000": ("nodes: " + "[" * 5000 + "]" * 5000 + "\n", ["nest"]),
     "alias-bomb": (_bomb(), ["aliases repeat"]),
     "recursive-alias": ("nodes: &n [a, *n]\ntopology: single\n", ["recursive"]),
     "overlapping-pool": (RING3 + "pool: [192.168.100.0/22, 192.168.100.0/23]\n",
