@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from sparkctl.cluster import Cluster, load_cluster_file, spec_from_inventory
-from sparkctl.errors import InputError, Location
+from sparkctl.cluster import Cluster, load_cluster_file, spec_from_inventory_doc
+from sparkctl.errors import InputError
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
+from sparkctl.yamlload import load_yaml_file, load_yaml_text, read_bounded_text
 
 
 @dataclass(frozen=True)
@@ -33,15 +32,8 @@ def split_hosts(hosts: str | None) -> list[str] | None:
 
 
 def load_inventory_file(path: Path) -> Cluster:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"inventory {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"inventory is not valid YAML: {getattr(exc, 'problem', exc)}",
-                         location=Location(str(path), mark.line + 1 if mark else None)) from None
-    return Cluster.from_spec(spec_from_inventory(data, str(path)))
+    data = load_yaml_file(path, "inventory", positions=True)
+    return Cluster.from_spec(spec_from_inventory_doc(data, str(path)))
 
 
 def resolve_target(*, topology: str | None = None, hosts: str | None = None,
@@ -82,7 +74,7 @@ def resolve_name_or_file(value: str, hosts: str | None = None) -> Target:
                          hint=f"built-ins: {', '.join(BUILTINS)}")
     if hosts is not None:
         raise InputError("--hosts only applies to built-in topologies")
-    head = path.read_text(encoding="utf-8", errors="replace")
+    head = read_bounded_text(path, "file")
     if _looks_like_inventory(head):
         return resolve_target(inventory=path)
     return resolve_target(cluster=path)
@@ -90,7 +82,7 @@ def resolve_name_or_file(value: str, hosts: str | None = None) -> Target:
 
 def _looks_like_inventory(text: str) -> bool:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml_text(text, "<probe>")
+    except InputError:
         return False
     return isinstance(data, dict) and set(data) == {"all"}

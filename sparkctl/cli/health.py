@@ -19,6 +19,8 @@ from sparkctl.cli.common import (
     InventoryOpt,
     LabOpt,
     TopologyOpt,
+    file_path,
+    number,
     target_from_options,
 )
 from sparkctl.exitcodes import ExitCode
@@ -57,23 +59,24 @@ def health(
         "--format", "-f", help="table, json, prometheus (node_exporter textfile) or junit."
     )] = HealthFormat.table,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the output here (atomically) instead of stdout.")] = None,
+        "--output", "-o", help="Write the output here (atomically) instead of stdout.",
+        callback=file_path)] = None,
     db: DbOpt = None,
     no_history: Annotated[bool, typer.Option(
         "--no-history", help="Neither read nor write the history database.")] = False,
     budget: Annotated[float | None, typer.Option(
         "--budget", help="Seconds the whole run may take, dead nodes included (default 20, "
-                         "40 with --probe).", min=3.0,
+                         "40 with --probe).", callback=number(3.0, 86400.0),
     )] = None,
     regression_pct: Annotated[float, typer.Option(
         "--regression-pct", help="Degraded when a bandwidth falls this many percent below "
-                                 "its trailing median.", min=1.0, max=99.0)] = 20.0,
+                                 "its trailing median.", callback=number(1.0, 99.0))] = 20.0,
     retention_days: Annotated[float, typer.Option(
-        "--retention-days", help="Drop history older than this (0 keeps everything).", min=0.0,
-    )] = 90.0,
+        "--retention-days", help="Drop history older than this (0 keeps everything).",
+        callback=number(0.0, 36500.0))] = 90.0,
     lock_file: Annotated[Path | None, typer.Option(
         "--lock-file", help="Lock against overlapping runs. Default: next to the database, "
-                            "one per target.")] = None,
+                            "one per target.", callback=file_path)] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Cron mode: print nothing when healthy, one line otherwise "
                               "(the -o file is still written).")] = False,

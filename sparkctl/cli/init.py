@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import HostsOpt
+from sparkctl.cli.common import HostsOpt, file_path
 
 
 def init(
     topology: Annotated[str, typer.Option("--topology", "-t", help="Built-in topology.")],
     hosts: HostsOpt = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Where to write (default: stdout).")] = None,
+        "--output", "-o", help="Where to write (default: stdout).", callback=file_path)] = None,
     mtu: Annotated[int, typer.Option(help="MTU of the data rails.")] = 9000,
     platform: Annotated[str, typer.Option(help="dgx-spark or lab.")] = "dgx-spark",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,

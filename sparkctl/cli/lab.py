@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import DataFormat, HostsOpt, print_json
+from sparkctl.cli.common import DataFormat, HostsOpt, number, print_json
 
 app = typer.Typer(no_args_is_help=True, help=(
     "Simulated DGX Spark clusters on this machine: namespaces, veths named like the ConnectX-7 "
@@ -159,7 +159,8 @@ def ssh(
         help="Command to run (after --); without one, an interactive shell.")] = None,
     name: NameOpt = "lab",
     timeout: Annotated[float, typer.Option(
-        "--timeout", help="Seconds a command may run before it is stopped.")] = 3600.0,
+        "--timeout", help="Seconds a command may run before it is stopped.",
+        callback=number(0.0, 7 * 86400.0, lo_open=True))] = 3600.0,
 ) -> None:
     """SSH into a lab node as its user (nvidia), or run a command there and exit with its
     exit code. Root commands need sudo, as on a real Spark."""

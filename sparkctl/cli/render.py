@@ -14,6 +14,7 @@ from sparkctl.cli.common import (
     LabOpt,
     TopologyOpt,
     target_from_options,
+    whole,
 )
 
 
@@ -26,7 +27,7 @@ def render(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     forks: Annotated[int | None, typer.Option(help="Ansible forks (default: node count, "
-                                              "at least 5).")] = None,
+                                              "at least 5).", callback=whole(1, 256))] = None,
 ) -> None:
     """Write inventory, vars, ansible.cfg, site.yml and roles: runs with plain ansible-playbook."""
     from sparkctl.bootstrap.store import open_store

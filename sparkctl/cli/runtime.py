@@ -15,8 +15,10 @@ from sparkctl.cli.common import (
     InventoryOpt,
     LabOpt,
     TopologyOpt,
+    number,
     print_json,
     target_from_options,
+    whole,
 )
 from sparkctl.errors import RunFailed
 from sparkctl.exitcodes import ExitCode
@@ -29,7 +31,8 @@ ModelOpt = Annotated[str | None, typer.Option(
     "--model", "-m", help="Hugging Face id (or path in the container) to serve.")]
 TpOpt = Annotated[str | None, typer.Option(
     "--tp", help="Tensor parallel size: auto (= nodes / PP) or a number.")]
-PpOpt = Annotated[int | None, typer.Option("--pp", help="Pipeline parallel size (default 1).")]
+PpOpt = Annotated[int | None, typer.Option("--pp", help="Pipeline parallel size (default 1).",
+                                           callback=whole(1, 64))]
 ImageOpt = Annotated[str | None, typer.Option("--image", help="Container image (default per "
                                               "runtime, from facts/dgx-spark.md).")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port of the endpoint.")]
@@ -103,7 +106,8 @@ def _deploy(state: str, runtime, topology, hosts, cluster, inventory, lab, model
 
 
 RunsOpt = Annotated[Path | None, typer.Option(help="Where run records go.")]
-TimeoutOpt = Annotated[int, typer.Option(help="Stop the whole run after this many seconds.")]
+TimeoutOpt = Annotated[int, typer.Option(help="Stop the whole run after this many seconds.",
+                                         callback=whole(1, 7 * 86400))]
 
 
 @app.command("up")
@@ -143,7 +147,9 @@ def status(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
                help="Probe this base URL instead of node 1's (e.g. through a tunnel).")] = None,
            ssh: Annotated[bool, typer.Option("--ssh/--no-ssh", help="Also read each node's "
                                              "container and Ray/mpirun state over SSH.")] = True,
-           timeout: Annotated[float, typer.Option(help="Seconds per probe.")] = 10.0,
+           timeout: Annotated[float, typer.Option(help="Seconds per probe.",
+                                                  callback=number(0.0, 3600.0, lo_open=True))]
+           = 10.0,
            fmt: Annotated[DataFormat, typer.Option("--format")] = DataFormat.table) -> None:
     """Probe the endpoint (/v1/models, one tiny completion) and each node's runtime state."""
     from sparkctl.errors import InputError

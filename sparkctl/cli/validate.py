@@ -8,7 +8,15 @@ from pathlib import Path
 
 import typer
 
-from sparkctl.cli.common import ClusterOpt, HostsOpt, InventoryOpt, LabOpt, TopologyOpt
+from sparkctl.cli.common import (
+    ClusterOpt,
+    HostsOpt,
+    InventoryOpt,
+    LabOpt,
+    TopologyOpt,
+    file_path,
+    number,
+)
 from sparkctl.exitcodes import ExitCode
 
 
@@ -39,10 +47,11 @@ def validate(
                                      "(repeatable): links, rails, collective."),
     output_format: ValidateFormat = typer.Option(ValidateFormat.table, "--format",
                                                  help="table, json or junit."),
-    output: Path | None = typer.Option(None, "-o", "--output",
+    output: Path | None = typer.Option(None, "-o", "--output", callback=file_path,
                                        help="Write the report here (atomically) instead of "
                                             "stdout."),
-    budget: float = typer.Option(None, "--budget", min=5, help="Seconds the whole run may "
+    budget: float = typer.Option(None, "--budget", callback=number(5.0, 86400.0),
+                                 help="Seconds the whole run may "
                                  "take (default: 90 with --quick, else 600)."),
     tcp: bool = typer.Option(False, "--tcp", help="On dgx-spark, measure rails with iperf3 "
                              "(TCP) instead of ib_write_bw."),
@@ -56,7 +65,7 @@ def validate(
     no_history: bool = typer.Option(False, "--no-history", help="Neither record this run's "
                                     "rail and busbw figures nor judge them against earlier "
                                     "runs."),
-    regression_pct: float = typer.Option(20.0, "--regression-pct", min=1.0, max=99.0,
+    regression_pct: float = typer.Option(20.0, "--regression-pct", callback=number(1.0, 99.0),
                                          help="Degraded when a bandwidth falls this many "
                                               "percent below its trailing median."),
 ) -> None:

@@ -22,7 +22,7 @@ from sparkctl.errors import EnvironmentProblem, RunFailed
 from sparkctl.provision.events import EventCollector, HostProgress, HostStats, TaskFailure
 from sparkctl.provision.plan import check_tags, limited_hosts, outline
 from sparkctl.provision.playbook import PlaybookJob, run_playbook
-from sparkctl.provision.records import new_run_dir, private_dir, write_summary
+from sparkctl.provision.records import DEFAULT_KEEP_RUNS, new_run_dir, private_dir, write_summary
 from sparkctl.render.bundle import Bundle, BundleOptions, render_bundle, state_root
 from sparkctl.targets import Target
 
@@ -42,6 +42,7 @@ class ProvisionRequest:
     timeout_s: int = 4 * 3600
     tuned: bool = True
     become_password: Secret | None = None  # -K / --become-password-stdin
+    keep_runs: int | None = DEFAULT_KEEP_RUNS  # older run records are pruned; None keeps all
 
 
 @dataclass
@@ -89,7 +90,7 @@ def provision(target: Target, request: ProvisionRequest,
 
     store = open_store(target, create=True)  # one mesh identity per cluster id
     store.ensure_mesh_key()
-    run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name)
+    run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name, keep=request.keep_runs)
     options = BundleOptions(tuned=request.tuned, forks=request.forks, key_dir=store.mesh_dir,
                             control_path_dir=private_dir(state_root() / "cp"))
     bundle = render_bundle(target, run_dir / "project", options)

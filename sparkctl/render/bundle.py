@@ -15,18 +15,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sparkctl.cluster import spec_from_inventory_doc
 from sparkctl.errors import EnvironmentProblem, InputError
-from sparkctl.fileio import check_replaceable_dir, swap_dir_into_place, write_file
+from sparkctl.fileio import (
+    cannot_write,
+    check_replaceable_dir,
+    staging_dir_for,
+    swap_dir_into_place,
+    write_file,
+)
 from sparkctl.render.inventory import build_inventory
 from sparkctl.render.jinja import render_file
 from sparkctl.targets import Target
+from sparkctl.yamlload import load_yaml_text, read_bounded_text
 
 MARKER = ".sparkctl-bundle"
 SPARK_GROUP = "sparks"
@@ -102,8 +109,11 @@ def inventory_for(target: Target) -> tuple[dict, str]:
     """(parsed inventory, its text). An existing inventory is kept verbatim: a lab's carries
     the controller's SSH key and known_hosts settings that a rebuilt one would lose."""
     if target.inventory_path is not None:
-        text = Path(target.inventory_path).read_text(encoding="utf-8")
-        return yaml.safe_load(text), text
+        path = str(target.inventory_path)
+        text = read_bounded_text(path, "inventory")
+        # Validated again as read now: what is copied is what was checked.
+        spec_from_inventory_doc(load_yaml_text(text, path, positions=True), path)
+        return load_yaml_text(text, path), text
     data = build_inventory(target.cluster)
     return data, dump_yaml(data, "# Written by sparkctl render; regenerate rather than edit.\n")
 
@@ -177,7 +187,10 @@ def render_previews(inventory: dict, roles_dir: Path) -> dict[str, str]:
     for host in groups[SPARK_GROUP]:
         context = {**hostvars[host], "hostvars": hostvars, "groups": groups}
         for name, (role, template) in PREVIEWS.items():
-            text = render_file(roles_dir / role / "templates" / template, context)
+            try:
+                text = render_file(roles_dir / role / "templates" / template, context)
+            except InputError as exc:
+                raise InputError(f"host {host}: {exc.message}", hint=exc.hint) from None
             files[f"preview/{host}/{name}"] = text.strip() + "\n" if name == "ssh_config" else text
     return files
 
@@ -220,7 +233,8 @@ def bundle_vars(cluster_name: str, options: BundleOptions) -> dict:
     if options.key_dir:
         data["ssh_mesh_key_dir"] = str(options.key_dir)
     elif options.cluster_id:
-        data["ssh_mesh_key_dir"] = "{{ sparkctl_state_dir }}/clusters/{{ sparkctl_cluster_id }}/mesh"
+        data["ssh_mesh_key_dir"] = ("{{ sparkctl_state_dir }}/clusters/"
+                                    "{{ sparkctl_cluster_id }}/mesh")
     else:
         data["ssh_mesh_key_dir"] = "{{ sparkctl_state_dir }}/keys/{{ sparkctl_cluster_name }}"
     if options.tuned:  # only ControlPersist needs a socket directory
@@ -269,8 +283,7 @@ def render_bundle(target: Target, out_dir: str | Path,
     spark_hosts = tuple(groups[SPARK_GROUP])
     name = target.cluster.spec.name
     playbooks = content_dir("playbooks")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = staging_dir_for(out)
     try:
         shutil.copytree(playbooks / "roles", staging / "roles",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "molecule"))
@@ -289,8 +302,10 @@ def render_bundle(target: Target, out_dir: str | Path,
                                              "tuned": options.tuned}) + "\n")
         os.chmod(staging, 0o755)
         swap_dir_into_place(staging, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(out, exc) from None
         raise
     return Bundle(root=out, cluster_name=name, hosts=spark_hosts)
 
