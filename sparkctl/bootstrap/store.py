@@ -227,8 +227,20 @@ def _load(root: Path, cluster_id: str) -> ClusterStore | None:
                         ClusterState(**{k: v for k, v in data.items() if k in fields}))
 
 
-def open_store(target, *, create: bool) -> ClusterStore | None:
-    """The target's cluster store; with create, a new id is made when it has none."""
+def new_cluster_id() -> str:
+    return "c-" + secrets.token_hex(6)
+
+
+def planned_id(target) -> str:
+    """The id the target's store has or will have, without writing anything: for writers
+    that must name it before they know whether they succeed (`sparkctl render`)."""
+    store = open_store(target, create=False)
+    return store.id if store else declared_id(target) or new_cluster_id()
+
+
+def open_store(target, *, create: bool, new_id: str | None = None) -> ClusterStore | None:
+    """The target's cluster store; with create, a new id (new_id, or a random one) is made
+    when it has none."""
     source = source_key(target)
     cluster_id = declared_id(target)
     if not create:
@@ -243,7 +255,7 @@ def open_store(target, *, create: bool) -> ClusterStore | None:
         cluster_id = cluster_id or index.get(source)
         store = _load(root, cluster_id) if cluster_id else None
         if store is None:
-            cluster_id = cluster_id or "c-" + secrets.token_hex(6)
+            cluster_id = cluster_id or new_id or new_cluster_id()
             state = ClusterState(id=cluster_id, name=target.cluster.spec.name, source=source,
                                  created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             store = ClusterStore(root / cluster_id, state)
