@@ -165,7 +165,8 @@ def strip_common_prefix(lines: list[str]) -> tuple[list[str], str | None]:
 
     Lines are compared by shape (digit runs count as one), so "spark-1: " and "spark-2: " from
     two hosts of one pdsh run are the same prefix. The prefix is stripped only where at least
-    60% of the non-blank lines (and 3 or more) carry it, it contains a letter, and what remains
+    60% of the non-blank lines (and 3 or more) carry it, it contains a letter, its literal
+    values repeat (a few hosts over many lines, not one PCI address per line), and what remains
     of those lines is content: more than one token on most of them, not `NCCL ...`.
     """
     candidates: Counter[str] = Counter()
@@ -186,10 +187,14 @@ def strip_common_prefix(lines: list[str]) -> tuple[list[str], str | None]:
     if shape.startswith(("#", "|", "+")) or "NCCL" in shape:
         return lines, None
     rests = []
+    literals: set[str] = set()
     for i in seen[shape]:
         match = _SEGMENT.match(lines[i])
         assert match is not None
         rests.append(lines[i][match.end():])
+        literals.add(match.group(1))
+    if len(literals) > max(1, count // 2):
+        return lines, None  # every line its own "prefix": content (PCI addresses, keys)
     if sum(1 for r in rests if r.startswith("NCCL ")) > len(rests) // 2:
         return lines, None
     if sum(1 for r in rests if len(r.split()) >= 2) < 0.6 * len(rests):

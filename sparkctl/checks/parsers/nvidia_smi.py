@@ -203,6 +203,11 @@ def _xml_gpu(index: int, node: ET.Element) -> Gpu:
                utilization_pct=util, ecc_uncorrected=ecc)
 
 
+_KNOWN_COLUMNS = ("index", "name", "uuid", "pci.bus_id", "driver_version", "temperature.gpu",
+                  "power.draw", "power.limit", "pstate", "memory.total", "memory.used",
+                  "memory.free", "utilization.gpu", "utilization.memory", "compute_cap",
+                  "clocks.sm", "clocks.gr", "clocks.mem", "fan.speed", "serial",
+                  "ecc.errors.uncorrected.volatile.total", "persistence_mode")
 _CSV_FIELDS = {
     "index": "index", "name": "name", "uuid": "uuid", "pci.bus_id": "bus_id",
     "temperature.gpu": "temperature_c", "power.draw": "power_w", "power.limit": "power_cap_w",
@@ -212,18 +217,41 @@ _CSV_FIELDS = {
 }
 
 
-def parse_csv(text: str) -> NvidiaSmiResult:
-    rows = [r for r in csv.reader(io.StringIO(normalise(text)), skipinitialspace=True) if r]
-    if len(rows) < 2:
-        raise ParseError("nvidia-smi CSV needs a header line and at least one GPU line")
-    header = [h.split(" [")[0].strip() for h in rows[0]]
-    if "name" not in header and "index" not in header:
-        raise ParseError("CSV header names no 'index' or 'name' column: not --query-gpu output")
+QUERY_COLUMNS = re.compile(r"--query-gpu[= ]([\w.,]+)")
+
+
+def columns_from_command(command: str | None) -> list[str] | None:
+    """The columns `nvidia-smi --query-gpu=a,b --format=csv,noheader` prints, from its command."""
+    m = QUERY_COLUMNS.search(command or "")
+    return [c.strip() for c in m.group(1).split(",") if c.strip()] if m else None
+
+
+def parse_csv(text: str, columns: list[str] | None = None) -> NvidiaSmiResult:
+    """--query-gpu CSV, any column set, with or without header and units.
+
+    Without a header line (`noheader`) the columns come from the command (`columns`); the
+    values are read the same with or without units (`nounits`).
+    """
+    rows = [r for r in csv.reader(io.StringIO(normalise(text)), skipinitialspace=True)
+            if r and any(cell.strip() for cell in r)]
+    header = [h.split(" [")[0].strip() for h in rows[0]] if rows else []
+    has_header = bool(set(header) & set(_KNOWN_COLUMNS))
+    if not has_header:
+        if not columns:
+            raise ParseError("CSV without a header line (noheader) and no command naming its "
+                             "--query-gpu columns")
+        header = columns  # every row is a GPU line
+    else:
+        rows = rows[1:]
+        if not rows:
+            raise ParseError("nvidia-smi CSV needs a header line and at least one GPU line")
+    if not set(header) & set(_KNOWN_COLUMNS):
+        raise ParseError("CSV header names no known --query-gpu column")
     gpus = []
     driver = None
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows, start=2 if has_header else 1):
         if len(row) != len(header):
-            raise ParseError(f"CSV line {number} has {len(row)} fields, header has "
+            raise ParseError(f"CSV line {number} has {len(row)} fields, the columns are "
                              f"{len(header)} (cut short?)")
         values = dict(zip(header, (v.strip() for v in row), strict=True))
         driver = driver or values.get("driver_version")
