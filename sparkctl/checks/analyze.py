@@ -282,16 +282,19 @@ def _snapshot_key(part: Analysis) -> tuple | None:
 
 
 def _snapshot_counters(part: Analysis) -> dict[str, int]:
+    """One snapshot's counters; a device's name is kept only where there are several."""
     if part.tool == "ethtool":
         return dict(part.metrics["counters"])
+    devices = part.metrics["counters"]
     merged: dict[str, int] = {}
-    for device, values in part.metrics["counters"].items():
-        merged.update({f"{device}:{k}": v for k, v in values.items()})
+    for device, values in devices.items():
+        merged.update({(k if len(devices) == 1 else f"{device}:{k}"): v
+                       for k, v in values.items()})
     return merged
 
 
 def _interface_of(command: str | None) -> str | None:
-    words = (command or "").replace("|", " ").split()
+    words = (command or "").split("|")[0].split()
     for flag in ("-S", "--statistics", "-i", "--driver", "--show-fec"):
         if flag in words and words.index(flag) + 1 < len(words):
             return words[words.index(flag) + 1]
@@ -337,6 +340,9 @@ def judge_nccl_tests(run: nccl_tests.NcclTestsResult,
         return JO.judge_nccl_errors(run.errors, nccl_version=version, topology=topology), notes
     release = run.debug.nccl_release if run.debug else None
     if run.nranks == 1 or topology == "single":
+        if run.debug is not None and run.debug.ib_unusable:
+            return JO.judge_nccl_network(run.transport, run.debug.ib_devices, ib_unusable=True,
+                                         warnings=[], nccl_release=release), notes
         if run.transport == "Socket":
             return Judgement(
                 Verdict.DEGRADED,
@@ -394,7 +400,25 @@ def _nccl_debug(text: str, ctx: _Context) -> Analysis:
     judgement = JO.judge_nccl_network(log.transport, log.ib_devices, ib_unusable=log.ib_unusable,
                                       warnings=log.warnings + log.failures,
                                       nccl_release=log.nccl_release, net_plugin=log.net_plugin)
+    single = log.nranks == 1 or (log.nranks is None and len(log.hosts) <= 1)
+    # NCCL choosing TCP on one host is only a risk; RDMA that cannot work at all (no device,
+    # no libibverbs) is a fault wherever it shows.
+    fallback = log.transport == "Socket" and not log.ib_unusable
+    if single and judgement.verdict is Verdict.FAIL and fallback \
+            and not JO.failing_warnings(log.warnings) and not log.failures:
+        judgement = Judgement(Verdict.DEGRADED,
+                              "NCCL chose NET/Socket (TCP) on "
+                              + ("a single rank" if log.nranks == 1 else
+                                 "what the log shows of one host") +
+                              ": nothing here shows the network carried a collective, but a "
+                              "multi-node run from this setup would use TCP (~3 GB/s).",
+                              "Make RDMA devices visible to NCCL (rdma-core, /dev/infiniband).",
+                              measured="Socket", expected="IB")
     notes = []
+    if judgement.verdict is None and log.ib_devices:
+        judgement = Judgement(None, f"NCCL listed RDMA devices ({', '.join(log.ib_devices[:4])}) "
+                                    "but the log stops before it says which network it chose.",
+                              missing="NCCL's 'Using network ...' line")
     if log.nccl_version and ctx.topology == "ring3":
         ring = JC.judge_nccl_for_ring(log.nccl_version, ctx.topology)
         if ring.verdict is Verdict.FAIL:
@@ -476,7 +500,9 @@ def _ethtool(text: str, ctx: _Context) -> Analysis:
     notes: list[str] = []
     metrics = {"kind": out.kind, **out.metrics()}
     if isinstance(out, ethtool.EthtoolSettings):
-        judgement, notes = judge_ethtool_settings(out)
+        judgement, notes = judge_ethtool_settings(out, ctx.command)
+        if out.interface is None and _interface_of(ctx.command):
+            metrics["interface"] = _interface_of(ctx.command)
     elif isinstance(out, ethtool.EthtoolStats):
         judgement = JN.judge_counter_snapshot(out.counters)
         if out.filtered:
@@ -499,7 +525,8 @@ def _ethtool(text: str, ctx: _Context) -> Analysis:
     return _result(ctx.name, "ethtool", metrics, judgement, notes)
 
 
-def judge_ethtool_settings(out: ethtool.EthtoolSettings) -> tuple[Judgement, list[str]]:
+def judge_ethtool_settings(out: ethtool.EthtoolSettings,
+                           command: str | None = None) -> tuple[Judgement, list[str]]:
     from sparkctl.topology import hardware
 
     notes: list[str] = []
@@ -511,15 +538,30 @@ def judge_ethtool_settings(out: ethtool.EthtoolSettings) -> tuple[Judgement, lis
                          f"{out.interface} is not a CX-7 data port; link up at "
                          f"{out.speed_mbps} Mb/s (no speed expectation).",
                          measured=out.speed_mbps, unit="Mb/s"), notes
+    if out.interface is None and (named := _interface_of(command)):
+        out = ethtool.EthtoolSettings(**{**out.__dict__, "interface": named})
+        return judge_ethtool_settings(out)
     if out.interface is None:
         notes.append("The interface name was not saved; judged as a CX-7 port (200G).")
+    if out.interface is None and out.speed_mbps is not None and out.speed_mbps < 200_000 \
+            and out.link_detected is not False:
+        return Judgement(None, f"link up at {out.speed_mbps} Mb/s, but the 'Settings for IF:' "
+                               "line is not in the output: below a CX-7 port's 200G, fine for "
+                               "the management port, so it depends on which port this is.",
+                         missing="the 'Settings for IF:' line naming the interface"), []
+    if "Speed" not in out.fields and out.link_detected is not False:
+        return Judgement(None, "the output has no 'Speed:' line, so the link speed is unknown "
+                               "(an excerpt, or cut short).",
+                         missing="ethtool's 'Speed:' line"), notes
     return JL.judge_link_speed(out.speed_mbps, out.link_detected), notes
 
 
 def _rdma(text: str, ctx: _Context) -> Analysis:
     ports = rdma_parser.parse(text)
+    spark = {p.device for p in ports.ports if JL.hardware_twin(p.device)}
+    complete = (ports.counted and not ports.devices_without_ports) or len(spark) == 4
     judgement = JL.judge_rdma_ports([JL.PortState(p.device, p.active, p.link_layer)
-                                     for p in ports.ports])
+                                     for p in ports.ports], complete=complete)
     tool = {"rdma-link": "rdma link"}.get(ports.source, ports.source)
     metrics = ports.metrics()
     firmware = {p.device: p.firmware for p in ports.ports if p.firmware}
@@ -571,6 +613,15 @@ def _nvidia_smi(parse):
     def run(text: str, ctx: _Context) -> Analysis:
         out = parse(text)
         judgement = JG.judge_gpus(len(out.gpus), [g.ecc_uncorrected for g in out.gpus])
+        if out.format == "query-text" and not out.gpus and out.attached_gpus is None:
+            judgement = Judgement(None, "nvidia-smi -q output cut before its GPU sections and "
+                                        "'Attached GPUs' line.",
+                                  missing="the 'Attached GPUs' line and the GPU sections")
+        if out.attached_gpus and len(out.gpus) < out.attached_gpus:
+            judgement = Judgement(None, f"'Attached GPUs : {out.attached_gpus}' but only "
+                                        f"{len(out.gpus)} GPU section(s) in the output (cut "
+                                        "short or elided).",
+                                  missing="every GPU's section")
         notes = []
         if any(not g.memory_reported for g in out.gpus) and out.format != "query-text":
             notes.append("Memory reads 'Not Supported'/[N/A]: normal on GB10 (unified memory).")

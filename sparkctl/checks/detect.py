@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from sparkctl.checks.text import find_phrases, phrase
+
 NCCL_TESTS = "nccl-tests"
 NCCL_TESTS_JSON = "nccl-tests-json"
 NCCL_DEBUG = "nccl-debug"
@@ -36,10 +38,10 @@ RECOGNISED_ONLY = {
     "dgx-release": "/etc/dgx-release",
 }
 
-_NCCL_TESTS_MARKERS = ("nccl-tests version", "Collective test starting",
-                       "Out of bounds values", "Avg bus bandwidth")
-_NCCL_TESTS_FAILURE = ("Test NCCL failure", "Test CUDA failure", "Test failure common.cu",
-                       "Invalid number of GPUs")
+_NCCL_TESTS_MARKERS = tuple(map(phrase, ("nccl-tests version", "Collective test starting",
+                                         "Out of bounds values", "Avg bus bandwidth")))
+_NCCL_TESTS_FAILURE = tuple(map(phrase, ("Test NCCL failure", "Test CUDA failure",
+                                         "Test failure common.cu", "Invalid number of GPUs")))
 _NCCL_TESTS_ROW_HEADER = re.compile(r"size\s+count\s+type\s+(?:redop\s+|root\s+)*time\s+algbw")
 _NCCL_ROW = re.compile(r"^\s*\d+\s+\d+\s+[A-Za-z]\w*\s+(?:[A-Za-z]\w*\s+)?(?:-?\d+\s+)?"
                        r"[\d.]+\s+[\d.]+\s+[\d.]+\s+\S+\s+[\d.]+\s+[\d.]+\s+[\d.]+",
@@ -51,8 +53,9 @@ _MPIRUN = ("ORTE was unable to reliably start", "mpirun detected that one or mor
            "There are not enough slots available", "prterun was unable",
            "PRTE has lost communication with a remote daemon",
            "daemon has unexpectedly failed after launch", "prterun detected that one or more",
-           "process returned\na non-zero exit code", "returned a non-zero exit code",
-           "An ORTE daemon has unexpectedly failed", "ORTE does not know how to route")
+           "returned a non-zero exit code", "An ORTE daemon has unexpectedly failed",
+           "ORTE does not know how to route")
+_MPIRUN_PHRASES = tuple(map(phrase, _MPIRUN))
 _PERFTEST = re.compile(
     r"(?:RDMA_Write|RDMA_Read|Send|Atomic)\b[\w ]*? (?:BW|Latency) Test|BW peak\[|t_min\[usec\]|"
     r"Did not detect devices|Unable to find the Infiniband/RoCE device|"
@@ -76,6 +79,7 @@ _RDMA_STATS = re.compile(r"/sys/class/infiniband/[^/\s]+/ports/\d+/hw_counters/\
                          r"^link \S+/\d+\s+(?:\w+ \d+\s+)*(?:rx_write_requests|out_of_buffer|"
                          r"out_of_sequence|duplicate_request|rnr_nak_retry_err|np_cnp_sent)\b|"
                          r"^link \S+/\d+\s*$", re.MULTILINE)
+_PERFTEST_ROW = re.compile(r"^\s*\d+\s+\d+\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+\s*$", re.MULTILINE)
 _LSPCI_LINK = re.compile(r"\bLnk(?:Sta|Cap):\s*(?:Port #\d+,\s*)?Speed ")
 _NVSMI_TABLE = re.compile(r"NVIDIA-SMI \S+\s+Driver Version:")
 _NVSMI_FAILURE = re.compile(r"Failed to initialize NVML|NVIDIA-SMI has failed because|"
@@ -157,18 +161,18 @@ def _detect_text(text: str) -> str | None:
     if _CSV_HEADER.search(head) and ("memory." in head or "driver_version" in head
                                      or "temperature.gpu" in head or "pci.bus_id" in head):
         return NVIDIA_SMI_CSV
-    nccl_tests = any(m in text for m in _NCCL_TESTS_MARKERS) or bool(
+    nccl_tests = find_phrases(_NCCL_TESTS_MARKERS, text) or bool(
         _NCCL_TESTS_ROW_HEADER.search(text))
     has_rows = bool(_NCCL_ROW.search(text))
-    failed = any(m in text for m in _NCCL_TESTS_FAILURE)
-    summary = "Out of bounds values" in text or "Avg bus bandwidth" in text
+    failed = find_phrases(_NCCL_TESTS_FAILURE, text)
+    summary = find_phrases(_NCCL_TESTS_MARKERS[2:], text)
     if (nccl_tests and (has_rows or summary)) or failed:
         return NCCL_TESTS
     if _NCCL_DEBUG.search(text):
         return NCCL_DEBUG
     if nccl_tests:
         return NCCL_TESTS
-    if any(m in text for m in _MPIRUN):
+    if find_phrases(_MPIRUN_PHRASES, text):
         return MPIRUN
     if _PERFTEST.search(text):
         return PERFTEST
@@ -183,10 +187,13 @@ def _detect_text(text: str) -> str | None:
     if _ETHTOOL.search(text):
         return ETHTOOL
     lines = [line for line in text.splitlines() if line.strip()]
-    if lines and all(_ETHTOOL_COUNTER.match(line) for line in lines):
-        return ETHTOOL
+    counters = sum(1 for line in lines if _ETHTOOL_COUNTER.match(line))
+    if lines and (counters == len(lines) or (counters >= 2 and counters >= 0.4 * len(lines))):
+        return ETHTOOL  # an `ethtool -S` excerpt, perhaps with a few lines of noise
     if has_rows and len(_NCCL_ROW.findall(text)) >= 2:
         return NCCL_TESTS  # rows only: a tail or middle fragment of a run
+    if len(_PERFTEST_ROW.findall(text)) >= 2:
+        return PERFTEST  # perftest rows without their banner and header
     for tool, pattern in _RECOGNISED:
         if pattern.search(text):
             return tool

@@ -32,6 +32,7 @@ _STARTS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
     ("perftest", re.compile(r"^\s*(?:RDMA_Write|RDMA_Read|Send|Atomic)\b[\w ]* (?:BW|Latency) "
                             r"Test\s*$"), False),
     ("iperf3", re.compile(r"^Connecting to host \S+,? port \d+"), True),
+    ("iperf3", re.compile(r"^Test Complete\. Summary Results:"), True),
     ("json", re.compile(r"^\{\s*$"), True),
     ("ethtool", re.compile(r"^Settings for \S+:\s*$"), True),
     ("ethtool", re.compile(r"^NIC statistics:\s*$"), True),
@@ -55,6 +56,7 @@ _LEAD_IN = re.compile(r"^(?:-{20,}|\*{20,}|\+[-=+]+\+|[A-Z][a-z]{2} [A-Z][a-z]{2
 _COMPANIONS = {"nccl": {"nccl-debug", "mpirun"}}
 _NCCL_RESULT = re.compile(r"^# (?:Avg bus bandwidth|Out of bounds values|Collective test "
                           r"concluded)|^\s*\d+\s+\d+\s+[A-Za-z]\w*\s+.*\d\s*$")
+_IPERF_SUMMARY = re.compile(r"\bsec\b.*(?:\b(?:sender|receiver)\s*$|\d+/\d+ \()")
 _NCCL_DEBUG = re.compile(r"NCCL (?:INFO|WARN)|NET/IB ?:|NET/Socket ?:|^NCCL version \d")
 
 
@@ -108,6 +110,7 @@ def _by_tool(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
     first = start
     seen_content = False
     nccl_result = False  # the current nccl part already holds a run's results
+    iperf_result = False  # the current iperf3 part already holds an end-of-test summary
     json_depth = 0
     for i in range(start, end):
         line = lines[i]
@@ -117,6 +120,8 @@ def _by_tool(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
         family, restarts = _family(line)
         if _NCCL_RESULT.match(line):
             nccl_result = True
+        if _IPERF_SUMMARY.search(line):
+            iperf_result = True
         if family is None:
             if line.strip():
                 seen_content = True
@@ -129,11 +134,11 @@ def _by_tool(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
         elif family != current and family not in _COMPANIONS.get(current, set()):
             new_part = seen_content
         elif family == current and restarts and seen_content:
-            new_part = nccl_result if family == "nccl" else True
+            new_part = {"nccl": nccl_result, "iperf3": iperf_result}.get(family, True)
         if new_part:
             cut = _lead_in(lines, first, i)
             pieces.append((first, cut))
-            first, current, nccl_result = cut, family, False
+            first, current, nccl_result, iperf_result = cut, family, False, False
         if family == "json":
             json_depth = line.count("{") - line.count("}")
         seen_content = True

@@ -64,7 +64,11 @@ _KINDS = (
 
 
 def classify(name: str) -> str | None:
-    """"post-FEC", "RoCE transport", "discard", "PCIe", "normal" or None (not an error)."""
+    """"post-FEC", "RoCE transport", "discard", "PCIe", "normal" or None (not an error).
+
+    A name may carry its device ("mlx5_0/1:out_of_buffer"); the counter's own name decides.
+    """
+    name = name.rsplit(":", 1)[-1]
     if _NORMAL.match(name):
         return "normal"
     if _PRIO_DISCARDS.match(name):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sparkctl.checks import thresholds as T
-from sparkctl.checks.judge.base import Judgement, hardware_twin
+from sparkctl.checks.judge.base import Judgement, hardware_twin, incomplete
 from sparkctl.checks.result import Verdict
 
 # PCI function of each CX-7 netdev on a DGX Spark (the netdev name encodes it: enP2p1s0f1 =
@@ -75,11 +75,19 @@ class PortState:
     link_layer: str | None = None
 
 
-def judge_rdma_ports(ports: list[PortState]) -> Judgement:
-    """Every cabled QSFP port must have both twins active; at least one port must be up."""
+def judge_rdma_ports(ports: list[PortState], *, complete: bool = True) -> Judgement:
+    """Every cabled QSFP port must have both twins active; at least one port must be up.
+
+    `complete` says the listing is known to be whole (the tool printed its port count, or
+    all four CX-7 devices are there); without it, no active port is no verdict.
+    """
     active = {p.device for p in ports if p.active}
     if not ports:
         return Judgement(None, "No RDMA ports listed.")
+    if not active and not complete:
+        return incomplete(f"none of the {len(ports)} RDMA port(s) shown is active, but the "
+                          "listing may not be whole (no port count, not all four CX-7 devices).",
+                          missing="the whole listing (all devices and ports)")
     if not active:
         return Judgement(Verdict.FAIL, "No RDMA port is active: no cable, or the driver is down.",
                          "Check cabling and `ibv_devinfo`; load mlx5_ib.",
@@ -141,9 +149,8 @@ def judge_pcie_links(links: list[PcieLink], *, assume_cx7: bool = False) -> Judg
     for link in judged:
         name = link.bdf or "the function shown"
         if link.sta_width is None and link.sta_gts is None:
-            problems.append((Verdict.FAIL, f"{name}: no LnkSta (link down or not shown)",
-                             "Reseat/power-cycle; check dmesg for mlx5_core PCIe errors."))
-            continue
+            return incomplete(f"{name}: LnkCap is shown but not LnkSta, the link's trained "
+                              "state.", missing=f"the LnkSta line of {name}")
         if link.sta_width is not None and link.sta_width < PCIE_EXPECTED_WIDTH:
             if link.sta_width == 2:
                 problems.append((Verdict.DEGRADED,

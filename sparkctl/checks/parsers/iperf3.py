@@ -100,6 +100,8 @@ def parse_text(text: str) -> Iperf3Result:
     intervals = sum_intervals or per_interval
     if not (summary or intervals or errors or version):
         raise ParseError("no iperf3 interval, summary or error lines")
+    if len(stream_ids) > 1 and any(v.get("id") != "SUM" for v in summary.values()):
+        summary = {}  # several streams but no [SUM] totals: the summary was cut
     sender = summary.get("sender", {})
     receiver = summary.get("receiver", {})
     return Iperf3Result(

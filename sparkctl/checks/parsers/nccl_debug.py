@@ -18,6 +18,7 @@ _USING_NETWORK = re.compile(r"Using network (\w[\w ]*?)\s*(?:`|$)")
 _NET_PLUGIN = re.compile(r"(?:Initialized|Assigned) NET plugin (\w+)|P2P plugin (\w+)|"
                          r"(?:Loaded|Using) (?:net|network) plugin (.+?)(?:\s+\(v\d+\))?\s*$")
 _OLD_IB_DEVICE = re.compile(r"NET/IB ?: \[\d+\] ([\w.-]+):\d+/(IB|RoCE)\b")
+_NRANKS = re.compile(r"\bnranks (\d+)\b", re.I)
 _LINE_HEAD = re.compile(r"^\s*([\w.<>-]+):(\d+):(\d+) \[(\d+)\]")
 _IB_USING = re.compile(r"NET/IB ?: Using (.*?)(?:;|`|$)")
 _IB_DEVICE = re.compile(r"\[\d+\]([\w.-]+):\d+/(\w+)")
@@ -52,6 +53,7 @@ class NcclDebugLog:
     failures: list[str] = field(default_factory=list)
     nccl_lines: int = 0
     hosts: list[str] = field(default_factory=list)  # from the "host:pid:tid [dev]" line heads
+    nranks: int | None = None  # from "comm 0x... rank 0 nranks 2 ... Init COMPLETE"
 
     def metrics(self) -> dict:
         return {
@@ -67,6 +69,7 @@ class NcclDebugLog:
             "warnings": list(self.warnings),
             "failures": list(self.failures),
             "hosts": list(self.hosts),
+            "nranks": self.nranks,
         }
 
 
@@ -95,6 +98,7 @@ def scan(text: str) -> NcclDebugLog:
     nccl_lines = 0
     hosts: list[str] = []
     old_devices: list[str] = []
+    nranks = None
     for line in clean(text).lines:
         if not _NCCL_LINE.search(line) and "Test " not in line and "libibverbs" not in line:
             continue
@@ -109,6 +113,8 @@ def scan(text: str) -> NcclDebugLog:
             old_devices.append(m.group(1))
         if (m := _LINE_HEAD.match(line)) and m.group(1) not in hosts:
             hosts.append(m.group(1))
+        if m := _NRANKS.search(line):
+            nranks = max(nranks or 0, int(m.group(1)))
         if (m := _IB_USING.search(line)) and not devices:
             devices = [d for d, _ in _IB_DEVICE.findall(m.group(1))]
         if "NET/Socket" in line and "Using" in line:
@@ -135,7 +141,7 @@ def scan(text: str) -> NcclDebugLog:
         nccl_version=version, nccl_release=release, network=network,
         transport=transport_of(network), net_plugin=plugin, ib_devices=devices,
         ib_unusable=unusable, gdr=gdr, dmabuf=dmabuf, warnings=_dedupe(warnings),
-        failures=_dedupe(failures), nccl_lines=nccl_lines, hosts=hosts[:64],
+        failures=_dedupe(failures), nccl_lines=nccl_lines, hosts=hosts[:64], nranks=nranks,
     )
 
 

@@ -6,14 +6,13 @@ those feed `transport` and `errors`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
 
 from sparkctl.checks.parsers import nccl_debug
 from sparkctl.checks.parsers.common import ParseError, to_float, to_int
-from sparkctl.checks.text import clean
+from sparkctl.checks.text import clean, find_phrases, phrase
 
 _COLLECTIVE = re.compile(r"Collective test (?:starting|concluded): (\S+)")
 _COMMAND = re.compile(r"(?:^|/)(\w+?_perf)(?:_mpi)?\b")
@@ -29,7 +28,12 @@ _ERROR_MARKERS = (
     "NCCL WARN", "ORTE was unable to reliably start", "mpirun detected that one or more",
     "mpirun noticed that process", "Primary job  terminated normally", "Could not resolve hostname",
     "There are not enough slots available", "MPI_ABORT was invoked", "prterun was unable",
+    "PRTE has lost communication with a remote daemon", "daemon has unexpectedly failed",
+    "prterun detected that one or more", "returned a non-zero exit code",
+    "ssh_exchange_identification", "Host key verification failed", "ORTE does not know",
+    "NCCL error", "Cuda failure", "ibv_modify_qp failed",
 )
+_ERROR_PHRASES = tuple(map(phrase, _ERROR_MARKERS))
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ def parse_text(text: str) -> NcclTestsResult:
         if row is not None:
             rows.append(row)
             continue
-        if any(marker in line for marker in _ERROR_MARKERS):
+        if find_phrases(_ERROR_PHRASES, line):
             errors.append(line)
         if collective is None and (m := _COMMAND.search(line)) and "perf" in line:
             collective = collective_name(m.group(1))
@@ -302,11 +306,9 @@ def _side(fields: list[str], count_wrong: bool, time_scale: float) -> NcclSide:
 
 
 def parse_json(text: str) -> NcclTestsResult:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
-                         "(file cut short?)") from None
+    from sparkctl.checks.parsers.iperf3 import load_json_document
+
+    doc = load_json_document("\n".join(clean(text).lines))
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise ParseError("JSON has no 'results' list: not an nccl-tests -J document")
     rows = [_json_row(i, item) for i, item in enumerate(doc["results"])]

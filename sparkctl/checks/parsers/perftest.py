@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from sparkctl.checks.parsers.common import ParseError, to_float, to_int
-from sparkctl.checks.text import clean
+from sparkctl.checks.text import clean, find_phrases, phrase
 
 MIB_PER_S_TO_GBPS = 1048576 * 8 / 1e9
 
@@ -44,6 +44,7 @@ _ERROR_MARKERS = (
     "Couldn't allocate", "Couldn't create", "Unable to init the socket connection",
     "Port number invalid", "Couldn't listen", "failed to",
 )
+_ERROR_PHRASES = tuple(map(phrase, _ERROR_MARKERS))
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def parse(text: str) -> PerftestResult:
         if table is None and _bw_row(line, None, False):
             unitless += 1
             continue
-        if any(marker in line for marker in _ERROR_MARKERS):
+        if find_phrases(_ERROR_PHRASES, line):
             errors.append(line)
             if m := _STATUS.search(line):
                 status = int(m.group(1))

@@ -48,9 +48,12 @@ class RdmaPort:
 class RdmaPorts:
     source: str  # ibv_devinfo, ibdev2netdev, rdma-link, ibstat
     ports: list[RdmaPort] = field(default_factory=list)
+    devices_without_ports: list[str] = field(default_factory=list)  # listed, port block cut
+    counted: bool = False  # every device's port count is printed and all its ports are shown
 
     def metrics(self) -> dict:
-        return {"source": self.source, "ports": [p.to_dict() for p in self.ports]}
+        return {"source": self.source, "ports": [p.to_dict() for p in self.ports],
+                "devices_without_ports": list(self.devices_without_ports)}
 
 
 def parse(text: str) -> RdmaPorts:
@@ -111,6 +114,8 @@ def _parse_devinfo(lines: list[str]) -> RdmaPorts:
     ports: list[RdmaPort] = []
     device = firmware = None
     current: dict[str, str] | None = None
+    listed: list[str] = []
+    counts: dict[str, int] = {}
 
     def flush() -> None:
         if device and current is not None and current.get("state", "").split():
@@ -122,8 +127,11 @@ def _parse_devinfo(lines: list[str]) -> RdmaPorts:
         if key == "hca_id":
             flush()
             device, firmware, current = value, None, None
+            listed.append(value)
         elif key == "fw_ver":
             firmware = value
+        elif key == "phys_port_cnt" and value.isdigit() and device:
+            counts[device] = int(value)
         elif key == "port":
             flush()
             current = {"port": value}
@@ -132,7 +140,10 @@ def _parse_devinfo(lines: list[str]) -> RdmaPorts:
     flush()
     if not ports:
         raise ParseError("ibv_devinfo output without any complete port block (cut short?)")
-    return RdmaPorts(source="ibv_devinfo", ports=ports)
+    with_ports = {p.device for p in ports}
+    return RdmaPorts(source="ibv_devinfo", ports=ports,
+                     devices_without_ports=[d for d in listed if d not in with_ports],
+                     counted=_all_counted(ports, counts))
 
 
 def _devinfo_port(device: str, firmware: str | None, values: dict[str, str]) -> RdmaPort:
@@ -145,6 +156,12 @@ def _devinfo_port(device: str, firmware: str | None, values: dict[str, str]) -> 
     )
 
 
+def _all_counted(ports: list[RdmaPort], counts: dict[str, int]) -> bool:
+    devices = {p.device for p in ports}
+    return bool(devices) and all(
+        counts.get(d) == sum(1 for p in ports if p.device == d) for d in devices)
+
+
 def _mtu(value: str | None) -> int | None:
     m = _MTU.match(value or "")
     return int(m.group(1)) if m else None
@@ -154,6 +171,7 @@ def _parse_ibstat(lines: list[str]) -> RdmaPorts:
     ports: list[RdmaPort] = []
     device = firmware = None
     current: dict[str, str] | None = None
+    counts: dict[str, int] = {}
 
     def flush() -> None:
         if device and current is not None and "State" in current:
@@ -178,9 +196,11 @@ def _parse_ibstat(lines: list[str]) -> RdmaPorts:
         key, _, value = stripped.partition(":")
         if key == "Firmware version":
             firmware = value.strip()
+        elif key == "Number of ports" and value.strip().isdigit() and device:
+            counts[device] = int(value.strip())
         elif current is not None:
             current[key] = value.strip()
     flush()
     if not ports:
         raise ParseError("ibstat output without any complete port block (cut short?)")
-    return RdmaPorts(source="ibstat", ports=ports)
+    return RdmaPorts(source="ibstat", ports=ports, counted=_all_counted(ports, counts))

@@ -29,7 +29,7 @@ class RdmaStats:
 
 
 def parse(text: str) -> RdmaStats:
-    lines = [line for line in clean(text).lines if line.strip()]
+    lines = clean(text).lines
     sysfs: dict[str, dict[str, int]] = {}
     for line in lines:
         if m := _SYSFS.search(line):
@@ -52,12 +52,9 @@ def parse(text: str) -> RdmaStats:
         if m := _LINK.match(line.strip()):
             flush()
             current, pending = f"{m.group(1)}/{m.group(2)}", m.group(3).split()
-        elif current is not None and (_PAIR.match(line.strip()) or line.strip()[:1].isdigit()
-                                      or re.match(r"^[a-z_0-9]+(?:\s+\S+)*$", line.strip())):
-            pending.extend(line.split())
-        else:
-            flush()
-            current, pending = None, []
+        elif current is not None and re.match(r"^[a-z_0-9]+(?:\s+[a-z_0-9]+)*$", line.strip()):
+            pending.extend(line.split())  # the port's counters go on (wrapped, or -p form)
+        # any other line (blank, or noise in the paste) is not a counter line: skipped
     flush()
     stats = {k: v for k, v in stats.items() if v}
     if not stats:
