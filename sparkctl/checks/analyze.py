@@ -384,14 +384,14 @@ def judge_nccl_tests(run: nccl_tests.NcclTestsResult,
     if run.avg_busbw_GBps is None and run.avg_busbw_computed_GBps is not None:
         notes.append("'# Avg bus bandwidth' is not in the output; avg_busbw_computed_GBps "
                      f"({run.avg_busbw_computed_GBps:g}) is computed from the rows shown.")
-    if note := JC.ring_version_note(version, topology):
-        notes.append(note)
     judged = JC.judge_busbw(busbw, expectation, transport=run.transport, nccl_release=release)
     if judged.verdict is Verdict.FAIL and topology == "ring3":
         ring = JC.judge_nccl_for_ring(version, topology)
         if ring.verdict is Verdict.FAIL:
             judged = Judgement(Verdict.FAIL, f"{judged.diagnosis} Likely cause: {ring.diagnosis}",
                                ring.hint, judged.measured, judged.expected, judged.unit)
+    elif note := JC.ring_version_note(version, topology):
+        notes.append(note)
     return judged, notes
 
 
