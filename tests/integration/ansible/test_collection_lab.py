@@ -182,7 +182,13 @@ def test_a_bundle_runs_from_another_place_and_controller_state(runs, project, tm
     proc = playbook(project, "site.yml", cwd=moved, env=env)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     assert all(c["failed"] == 0 for c in recap(proc.stdout).values())
-    name = project["lab_inventory"]["all"]["children"]["sparks"]["vars"]["sparkctl_cluster_name"]
-    assert (state / "keys" / name / "sparkctl_cluster_ed25519").is_file()
+    # The mesh key is the cluster id's (the bundle names the id), under the runner's state.
+    bundle_vars = yaml.safe_load((moved / "group_vars" / "all" / "sparkctl.yml").read_text())
+    cluster_id = bundle_vars["sparkctl_cluster_id"]
+    assert (state / "clusters" / cluster_id / "mesh" / "sparkctl_cluster_ed25519").is_file()
+    assert not (state / "keys").exists()
     assert any((state / "cp").iterdir())  # ControlPersist sockets in the runner's state
-    assert not (tmp_path / "renderer-state").exists()
+    # The renderer only recorded which id the cluster has; the run left nothing there.
+    renderer = tmp_path / "renderer-state"
+    assert not list(renderer.rglob("sparkctl_cluster_ed25519"))
+    assert not (renderer / "cp").exists()
