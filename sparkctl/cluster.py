@@ -19,19 +19,27 @@ import yaml
 from sparkctl.errors import InputError, InvalidTopology, Location
 from sparkctl.topology.addressing import AddressPlan, PlanError, plan_addresses
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
-from sparkctl.topology.environment import hostfile, nccl_env
+from sparkctl.topology.environment import (
+    check_mgmt_interface_name,
+    hostfile,
+    mgmt_interface_violations,
+    nccl_env,
+)
 from sparkctl.topology.graph import build_graph
-from sparkctl.topology.hardware import device_by_netdev
+from sparkctl.topology.hardware import MGMT_INTERFACE, device_by_netdev
 from sparkctl.topology.model import (
     DEFAULT_MTU,
     DEFAULT_PLATFORM,
     DEFAULT_POOL,
+    MTU_MAX,
+    MTU_MIN,
     PLATFORMS,
     SWITCH,
     Cable,
     ClusterSpec,
     PortRef,
     SparkNode,
+    default_mtu,
     parse_network,
 )
 from sparkctl.topology.rules import check_spec
@@ -48,7 +56,7 @@ class Cluster:
     @classmethod
     def from_spec(cls, spec: ClusterSpec) -> Cluster:
         graph = build_graph(spec)
-        violations = check_spec(spec, graph)
+        violations = check_spec(spec, graph) + mgmt_interface_violations(spec)
         if violations:
             raise InvalidTopology(violations)
         try:
@@ -58,7 +66,7 @@ class Cluster:
         return cls(spec=spec, graph=graph, plan=plan)
 
     def nccl_env(self, node: str) -> dict[str, str]:
-        return nccl_env(self.graph, node)
+        return nccl_env(self.graph, node, mgmt_interface=self.spec.mgmt_interface)
 
     def hostfile(self) -> str:
         return hostfile(self.graph)
@@ -113,7 +121,7 @@ def _loc(path: str, mark) -> Location:
 # --- schema -------------------------------------------------------------------------------
 
 _TOP_KEYS = {"name", "topology", "nodes", "cables", "mtu", "pool", "reserved", "platform",
-             "ssh_user", "ssh_port"}
+             "ssh_user", "ssh_port", "management_interface", "switch"}
 _NODE_KEYS = {"name", "address", "user", "port"}
 _CABLE = re.compile(r"^\s*(?P<a>[^\s:]+(?::p\d+)?)\s*--\s*(?P<b>[^\s:]+(?::p\d+)?)\s*$")
 _END = re.compile(r"^(?P<node>[^\s:]+)(?::p(?P<port>\d+))?$")
@@ -143,10 +151,22 @@ class _Reader:
         ssh_port = self._port(doc, "ssh_port", 22)
         nodes = self._nodes(doc, ssh_user, ssh_port)
         topology, cables = self._cabling(doc, [n.name for n in nodes])
-        mtu = doc.get("mtu", DEFAULT_MTU)
+        switch_mtu = self._switch(doc, cables)
+        mtu = doc.get("mtu", default_mtu(cables, switch_mtu))
         if not isinstance(mtu, int) or isinstance(mtu, bool):
             self.fail(f"mtu must be an integer, got {mtu!r}", doc.value_marks["mtu"],
                       hint="e.g. mtu: 9000")
+        if switch_mtu is not None and mtu > switch_mtu:
+            self.fail(f"mtu {mtu} is more than the switch carries ({switch_mtu}): the switch "
+                      "would drop the larger RoCE frames", doc.value_marks["mtu"],
+                      hint=f"lower mtu to {switch_mtu}, or raise the switch ports' MTU and "
+                      "say so in switch: {mtu: N}")
+        mgmt = doc.get("management_interface", MGMT_INTERFACE)
+        problem = check_mgmt_interface_name(mgmt)
+        if problem:
+            self.fail(problem, doc.value_marks["management_interface"],
+                      hint="enP7s7 (onboard 10GbE, the default), wlP9s9 (Wi-Fi) or a cabled "
+                      "ConnectX-7 netdev such as enp1s0f1np1")
         platform = doc.get("platform", DEFAULT_PLATFORM)
         if platform not in PLATFORMS:
             self.fail(f"unknown platform {platform!r}", doc.value_marks["platform"],
@@ -156,7 +176,25 @@ class _Reader:
             name=name, topology=topology, nodes=tuple(nodes), cables=tuple(cables), mtu=mtu,
             pool=self._networks(doc, "pool", DEFAULT_POOL),
             reserved=self._networks(doc, "reserved", ()), platform=platform,
-            locations=self.locations)
+            mgmt_interface=mgmt, switch_mtu=switch_mtu, locations=self.locations)
+
+    def _switch(self, doc: _Map, cables: list[Cable]) -> int | None:
+        """`switch: {mtu: N}`: what the switch's ports carry (facts: "MTU on a switch")."""
+        if "switch" not in doc:
+            return None
+        value = doc["switch"]
+        mark = doc.value_marks["switch"]
+        if not any(c.to_switch for c in cables):
+            self.fail("'switch' is set but no cable goes to a switch", doc.key_marks["switch"],
+                      hint="remove 'switch', or cable ports to it ('spark-1:p1 -- switch')")
+        if not isinstance(value, _Map) or set(value) != {"mtu"}:
+            self.fail(f"switch must be a mapping with one key, mtu; got {value!r}", mark,
+                      hint="e.g. switch: {mtu: 9000} once the switch ports carry jumbo frames")
+        mtu = value["mtu"]
+        if not isinstance(mtu, int) or isinstance(mtu, bool) or not MTU_MIN <= mtu <= MTU_MAX:
+            self.fail(f"switch mtu must be an integer {MTU_MIN}-{MTU_MAX}, got {mtu!r}",
+                      value.value_marks["mtu"], hint="e.g. switch: {mtu: 9000}")
+        return mtu
 
     def _opt_str(self, doc: _Map, key: str) -> str | None:
         value = doc.get(key)
@@ -341,9 +379,16 @@ def render_cluster_file(spec: ClusterSpec) -> str:
         lines.append("# One cable per line: NODE:pPORT -- NODE:pPORT, or NODE:pPORT -- switch")
         lines.append("cables:")
         lines += [f"  - '{c}'" for c in spec.cables]
+    if spec.switch_mtu is not None:
+        lines += ["# What the switch ports carry; the rails' MTU may not exceed it.",
+                  f"switch: {{mtu: {spec.switch_mtu}}}"]
     lines += [
-        "# MTU of every data rail: 9000 (community), 4200 (RoCE active_mtu 4096), 1500 (NVIDIA)",
+        "# MTU of every data rail: 9000 (community), 4200 (RoCE active_mtu 4096), 1500 (NVIDIA;"
+        " the default through a switch)",
         f"mtu: {spec.mtu}",
+        "# NCCL/MPI bootstrap and runtime control interface: enP7s7 (10GbE), wlP9s9 (Wi-Fi)",
+        "# or a cabled ConnectX-7 netdev (NVIDIA's vLLM/TRT-LLM playbooks use enp1s0f1np1).",
+        f"management_interface: {spec.mgmt_interface}",
         "# Data-rail subnets are /24s carved from the pool, one per rail per cable.",
         "pool: [" + ", ".join(str(n) for n in spec.pool) + "]",
         "# Networks the pool must never touch (management, VPNs, ...).",
@@ -398,8 +443,14 @@ def spec_from_inventory(inventory: dict, path: str) -> ClusterSpec:
     spec = ClusterSpec(
         name=str(gvars.get("sparkctl_cluster_name", Path(path).stem)), topology=topology,
         nodes=tuple(nodes), cables=tuple(cables), mtu=int(gvars.get("sparkctl_mtu", DEFAULT_MTU)),
-        pool=pool, reserved=reserved, platform=gvars.get("sparkctl_platform", DEFAULT_PLATFORM))
+        pool=pool, reserved=reserved, platform=gvars.get("sparkctl_platform", DEFAULT_PLATFORM),
+        mgmt_interface=str(gvars.get("sparkctl_mgmt_interface", MGMT_INTERFACE)),
+        switch_mtu=_opt_int(gvars.get("sparkctl_switch_mtu")))
     return spec
+
+
+def _opt_int(value) -> int | None:
+    return None if value is None else int(value)
 
 
 def with_platform(spec: ClusterSpec, platform: str) -> ClusterSpec:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sparkctl.errors import InputError
-from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode
+from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode, default_mtu
 
 
 def _p(node: str, port: int) -> PortRef:
@@ -87,5 +87,7 @@ def builtin_spec(name: str, hosts: list[str] | None = None, **params) -> Cluster
             hint=f"pass --hosts with {topo.nodes} comma-separated names ({topo.cabling})",
         )
     nodes = tuple(SparkNode(name=h, index=i, mgmt_address=h) for i, h in enumerate(hosts))
+    cables = tuple(topo.cables(hosts))
+    params.setdefault("mtu", default_mtu(cables, params.get("switch_mtu")))
     return ClusterSpec(name=params.pop("cluster_name", name), topology=name, nodes=nodes,
-                       cables=tuple(topo.cables(hosts)), **params)
+                       cables=cables, **params)
