@@ -36,15 +36,26 @@ CacheOpt = Annotated[str | None, typer.Option("--hf-cache", help="Model cache di
                                               "nodes (default /var/cache/sparkctl/huggingface).")]
 PlanOpt = Annotated[Path | None, typer.Option(
     "--from-plan", help="JSON from `sparkctl plan --format json`: model and TP/PP.")]
+UtilOpt = Annotated[float | None, typer.Option(
+    "--gpu-memory-utilization", help="vLLM's share of unified memory (default 0.8, NVIDIA's).")]
+LenOpt = Annotated[int | None, typer.Option(
+    "--max-model-len", help="vLLM's context (default: sized by the planner for the nodes).")]
 
 
 def _launch(runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image, port,
-            hf_cache, from_plan):
+            hf_cache, from_plan, gpu_memory_utilization=None, max_model_len=None):
     from sparkctl.runtime.prepare import prepare_launch
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     return target, prepare_launch(target, runtime, model=model, tp=tp, pp=pp, image=image,
-                                  port=port, hf_cache=hf_cache, from_plan=from_plan)
+                                  port=port, hf_cache=hf_cache, from_plan=from_plan,
+                                  gpu_memory_utilization=gpu_memory_utilization,
+                                  max_model_len=max_model_len)
+
+
+def _warn(plan) -> None:
+    for warning in plan.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command("render")
@@ -52,6 +63,7 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
            cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
            model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
            port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
+           gpu_memory_utilization: UtilOpt = None, max_model_len: LenOpt = None,
            output: Annotated[Path | None, typer.Option(
                "--output", "-o", help="Directory to write (default ./runtime-RUNTIME).")] = None,
            fmt: Annotated[DataFormat, typer.Option("--format")] = DataFormat.table) -> None:
@@ -59,8 +71,9 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
     from sparkctl.runtime.render import render_launch_dir
 
     _, plan = _launch(runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-                      port, hf_cache, from_plan)
+                      port, hf_cache, from_plan, gpu_memory_utilization, max_model_len)
     out = render_launch_dir(plan, output or Path(f"runtime-{plan.runtime}"))
+    _warn(plan)
     if fmt is DataFormat.json:
         print_json({**plan.to_dict(), "output": str(out)})
         return
@@ -76,15 +89,23 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
 
 
 def _deploy(state: str, runtime, topology, hosts, cluster, inventory, lab, model, tp, pp,
-            image, port, hf_cache, from_plan, runs_dir, timeout) -> None:
+            image, port, hf_cache, from_plan, runs_dir, timeout, gpu_memory_utilization=None,
+            max_model_len=None) -> None:
+    import os
+
     from rich.console import Console
 
     from sparkctl.provision.progress import RichProgress, print_summary
     from sparkctl.runtime.deploy import deploy, refuse_without_gpu
 
     target, plan = _launch(runtime, topology, hosts, cluster, inventory, lab, model, tp, pp,
-                           image, port, hf_cache, from_plan)
+                           image, port, hf_cache, from_plan, gpu_memory_utilization,
+                           max_model_len)
     refuse_without_gpu(target, "up" if state == "started" else "down")
+    _warn(plan)
+    if state == "started" and not os.environ.get("HF_TOKEN"):
+        typer.echo("note: HF_TOKEN is not set here: the nodes get no Hugging Face token, so "
+                   "gated models cannot be downloaded (export HF_TOKEN=... and re-run)", err=True)
     result = deploy(target, plan, state, runs_dir=runs_dir, timeout_s=timeout,
                     observer=RichProgress(Console(stderr=True)))
     print_summary(Console(), result)
@@ -109,10 +130,13 @@ def up(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = None
        cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
        model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
        port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
+       gpu_memory_utilization: UtilOpt = None, max_model_len: LenOpt = None,
        runs_dir: RunsOpt = None, timeout: TimeoutOpt = 2 * 3600) -> None:
-    """Start the runtime on every node (the runtime role, through ansible-runner)."""
+    """Start the runtime on every node (the runtime role, through ansible-runner). HF_TOKEN,
+    when set in this shell, reaches each node as a 0600 env file for the containers."""
     _deploy("started", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-            port, hf_cache, from_plan, runs_dir, timeout)
+            port, hf_cache, from_plan, runs_dir, timeout, gpu_memory_utilization,
+            max_model_len)
 
 
 @app.command("down")
