@@ -27,6 +27,7 @@ class ContextChoice:
 
 def max_model_len(model_id: str, nodes: int, utilization: float, *,
                   quant: str | None = None, context: int | None = None) -> ContextChoice:
+    from sparkctl.errors import InputError
     from sparkctl.plan.constants import PLAN_TOPOLOGIES, USABLE_GIB_PER_NODE
     from sparkctl.plan.planner import PlanRequest, plan
     from sparkctl.plan.units import format_tokens
@@ -34,15 +35,20 @@ def max_model_len(model_id: str, nodes: int, utilization: float, *,
 
     model = catalogue_model(model_id)
     if model is None:
-        return ContextChoice(
-            UNSIZED_MAX_MODEL_LEN,
-            f"--max-model-len {UNSIZED_MAX_MODEL_LEN}: {model_id} is not in the catalogue, so "
-            "its memory cannot be sized; set --max-model-len to change it")
+        return _unsized(f"{model_id} is not in the catalogue")
+    if quant is None:
+        # A published checkpoint's id names its own number format (an NVFP4 repo is not BF16).
+        wanted = model_id.strip().rstrip("/").lower()
+        quant = next((c.quant for c in model.checkpoints
+                      if c.hf_id and c.hf_id.lower() == wanted), None)
     usable = USABLE_GIB_PER_NODE.value
     # What vLLM leaves outside its budget at this utilization is the planner's overhead.
     request = PlanRequest(quant=quant, context_tokens=context,
                           overhead_gib=round((1.0 - utilization) * usable, 2))
-    result = plan(model, request)
+    try:
+        result = plan(model, request)
+    except InputError as exc:
+        return _unsized(f"the planner cannot size {model.name} ({exc.message})")
     topology = next((t.name for t in PLAN_TOPOLOGIES if t.nodes == nodes), None)
     fit = next((f for f in result.topologies if f.topology == topology), None)
     where = (f"{nodes} node{'s' if nodes != 1 else ''} at --gpu-memory-utilization "
@@ -64,3 +70,9 @@ def max_model_len(model_id: str, nodes: int, utilization: float, *,
         f"{model.name} ({result.quant}) does not fit in {where} by the planner's estimate "
         f"(short by {-fit.headroom_gib:.1f} GiB per node): the engine will most likely fail "
         "to load; see `sparkctl plan`")
+
+
+def _unsized(why: str) -> ContextChoice:
+    return ContextChoice(UNSIZED_MAX_MODEL_LEN,
+                         f"--max-model-len {UNSIZED_MAX_MODEL_LEN}: {why}, so its memory "
+                         "cannot be sized; set --max-model-len to change it")
