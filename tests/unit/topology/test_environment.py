@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from sparkctl.cluster import Cluster
@@ -99,3 +101,19 @@ def test_values_that_a_shell_and_docker_read_differently_are_refused():
     for value in ("a b", "$(id)", "x'y", "a\nB=1"):
         with pytest.raises(InputError):
             check_env_value("NCCL_SOCKET_IFNAME", value)
+
+
+def test_real_spark_nccl_log_puts_port_1_on_port_0s_pci_device():
+    # NCCL prints each HCA's PCI path with the function digit zeroed (init.cc
+    # ncclIbGetPciPath, "Merge multi-port NICs into the same PCI device"): on a real Spark,
+    # rocep1s0f1 (port 1) is 0000:01:00.1 and shows as 0000:01:00.0, rocep1s0f0's device,
+    # while its twin roceP2p1s0f1 is on 0002:01:00. So NCCL's default fusion (PATH_PORT) joins
+    # port 0 with port 1, never the twins of one port: harmless when both ports reach one
+    # peer, wrong in a ring.
+    from pathlib import Path
+
+    log = (Path(__file__).resolve().parents[2] / "fixtures" / "nccl-debug"
+           / "spark_koyo_debug_good_switch_part1_head.txt").read_text()
+    paths = dict(re.findall(r"NET/IB: \[\d\] (\S+?):uverbs\d+:1/RoCE .* pciPath=(\S+)", log))
+    assert paths["rocep1s0f1"].endswith("/0000:01:00.0")
+    assert paths["roceP2p1s0f1"].endswith("/0002:01:00.0")
