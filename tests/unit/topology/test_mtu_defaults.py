@@ -39,3 +39,16 @@ def test_explicit_mtu_still_wins_and_custom_cables_through_a_switch_default_to_1
     spec = parse_cluster_text("nodes: [a, b]\ncables: ['a:p1 -- switch', 'b:p1 -- switch', "
                               "'a:p0 -- b:p0']\n")
     assert spec.mtu == 1500
+
+
+def test_init_writes_the_topologys_default_mtu():
+    from typer.testing import CliRunner
+
+    from sparkctl.cli.app import app
+
+    switch = CliRunner().invoke(app, ["init", "-t", "switch2"])
+    assert switch.exit_code == 0 and "\nmtu: 1500\n" in switch.output
+    ring = CliRunner().invoke(app, ["init", "-t", "ring3"])
+    assert "\nmtu: 9000\n" in ring.output and "management_interface: enP7s7" in ring.output
+    given = CliRunner().invoke(app, ["init", "-t", "switch2", "--mtu", "4200"])
+    assert "\nmtu: 4200\n" in given.output
