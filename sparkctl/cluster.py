@@ -176,7 +176,8 @@ class _Reader:
             name=name, topology=topology, nodes=tuple(nodes), cables=tuple(cables), mtu=mtu,
             pool=self._networks(doc, "pool", DEFAULT_POOL),
             reserved=self._networks(doc, "reserved", ()), platform=platform,
-            mgmt_interface=mgmt, switch_mtu=switch_mtu, locations=self.locations)
+            mgmt_interface=mgmt, switch_mtu=switch_mtu, mtu_declared="mtu" in doc,
+            locations=self.locations)
 
     def _switch(self, doc: _Map, cables: list[Cable]) -> int | None:
         """`switch: {mtu: N}`: what the switch's ports carry (facts: "MTU on a switch")."""

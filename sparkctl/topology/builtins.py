@@ -88,6 +88,7 @@ def builtin_spec(name: str, hosts: list[str] | None = None, **params) -> Cluster
         )
     nodes = tuple(SparkNode(name=h, index=i, mgmt_address=h) for i, h in enumerate(hosts))
     cables = tuple(topo.cables(hosts))
-    params.setdefault("mtu", default_mtu(cables, params.get("switch_mtu")))
+    if "mtu" not in params:
+        params.update(mtu=default_mtu(cables, params.get("switch_mtu")), mtu_declared=False)
     return ClusterSpec(name=params.pop("cluster_name", name), topology=name, nodes=nodes,
                        cables=cables, **params)

@@ -81,6 +81,8 @@ class ClusterSpec:
     mgmt_interface: str = MGMT_INTERFACE
     # What the switch carries, when the cluster file says (`switch: {mtu: N}`); None: unknown.
     switch_mtu: int | None = None
+    # False when `mtu` is the topology's default rather than the user's choice.
+    mtu_declared: bool = field(default=True, compare=False)
     # Where things were declared ("node:NAME", "cable:INDEX", "mtu", ...) for file:line errors.
     locations: dict[str, Location] = field(default_factory=dict, compare=False, repr=False)
 

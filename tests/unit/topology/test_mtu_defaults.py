@@ -52,3 +52,14 @@ def test_init_writes_the_topologys_default_mtu():
     assert "\nmtu: 9000\n" in ring.output and "management_interface: enP7s7" in ring.output
     given = CliRunner().invoke(app, ["init", "-t", "switch2", "--mtu", "4200"])
     assert "\nmtu: 4200\n" in given.output
+
+
+def test_the_labs_switch_declares_the_jumbo_frames_its_bridge_carries():
+    from sparkctl.lab.lifecycle import lab_spec
+    from sparkctl.lab.wiring import SWITCH_MTU
+
+    lab = lab_spec(builtin_spec("switch4"))
+    assert (lab.mtu, lab.switch_mtu) == (9000, SWITCH_MTU)
+    chosen = lab_spec(parse_cluster_text("nodes: [a, b]\ntopology: switch2\nmtu: 1500\n"))
+    assert chosen.mtu == 1500  # a declared MTU is the user's, lab or not
+    assert lab_spec(builtin_spec("ring3")).switch_mtu is None
