@@ -27,19 +27,26 @@ from sparkctl.topology.addressing import (
     written_plan_violations,
 )
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
-from sparkctl.topology.environment import hostfile, nccl_env
+from sparkctl.topology.environment import (
+    hostfile,
+    mgmt_interface_violations,
+    nccl_env,
+)
 from sparkctl.topology.graph import build_graph
-from sparkctl.topology.hardware import MAX_SPARKS, device_by_netdev
+from sparkctl.topology.hardware import MAX_SPARKS, MGMT_INTERFACE, device_by_netdev
 from sparkctl.topology.model import (
     DEFAULT_MTU,
     DEFAULT_PLATFORM,
     DEFAULT_POOL,
+    MTU_MAX,
+    MTU_MIN,
     PLATFORMS,
     SWITCH,
     Cable,
     ClusterSpec,
     PortRef,
     SparkNode,
+    default_mtu,
 )
 from sparkctl.topology.rules import check_spec
 from sparkctl.values import BadValue, kind, shown
@@ -58,7 +65,7 @@ class Cluster:
     @classmethod
     def from_spec(cls, spec: ClusterSpec) -> Cluster:
         graph = build_graph(spec)
-        violations = check_spec(spec, graph)
+        violations = check_spec(spec, graph) + mgmt_interface_violations(spec)
         if violations:
             raise InvalidTopology(violations)
         try:
@@ -68,7 +75,7 @@ class Cluster:
         return cls(spec=spec, graph=graph, plan=plan)
 
     def nccl_env(self, node: str) -> dict[str, str]:
-        return nccl_env(self.graph, node)
+        return nccl_env(self.graph, node, mgmt_interface=self.spec.mgmt_interface)
 
     def hostfile(self) -> str:
         return hostfile(self.graph)
@@ -77,7 +84,7 @@ class Cluster:
 # --- schema -------------------------------------------------------------------------------
 
 _TOP_KEYS = {"name", "topology", "nodes", "cables", "mtu", "pool", "reserved", "platform",
-             "ssh_user", "ssh_port"}
+             "ssh_user", "ssh_port", "management_interface", "switch"}
 _NODE_KEYS = {"name", "address", "user", "port"}
 _CABLE = re.compile(r"^\s*(?P<a>[^\s:]+(?::p\d+)?)\s*--\s*(?P<b>[^\s:]+(?::p\d+)?)\s*$")
 _END = re.compile(r"^(?P<node>[^\s:]+)(?::p(?P<port>\d{1,3}))?$")
@@ -131,15 +138,39 @@ class _Reader:
         ssh_port = self.field(doc, "ssh_port", values.tcp_port, 22)
         nodes = self._nodes(doc, ssh_user, ssh_port)
         topology, cables = self._cabling(doc, [n.name for n in nodes])
+        switch_mtu = self._switch(doc, cables)
         # 1-65535 here; the rules then name the range a rail supports
-        mtu = self.field(doc, "mtu", lambda v: values.integer(v, 1, 65535), DEFAULT_MTU)
+        mtu = self.field(doc, "mtu", lambda v: values.integer(v, 1, 65535),
+                         default_mtu(cables, switch_mtu))
+        if switch_mtu is not None and "mtu" in doc and mtu > switch_mtu:
+            self.fail(f"mtu {mtu} is more than the switch carries ({switch_mtu}): the switch "
+                      "would drop the larger RoCE frames", doc.value_marks["mtu"],
+                      hint=f"lower mtu to {switch_mtu}, or raise the switch ports' MTU and "
+                      "say so in switch: {mtu: N}")
+        mgmt = self.field(doc, "management_interface", values.interface_name, MGMT_INTERFACE)
         platform = self.field(doc, "platform", lambda v: values.one_of(v, PLATFORMS, "platform"),
                               DEFAULT_PLATFORM)
         return ClusterSpec(
             name=name, topology=topology, nodes=tuple(nodes), cables=tuple(cables), mtu=mtu,
             pool=self._networks(doc, "pool", DEFAULT_POOL),
             reserved=self._networks(doc, "reserved", ()), platform=platform,
+            mgmt_interface=mgmt, switch_mtu=switch_mtu, mtu_declared="mtu" in doc,
             locations=self.locations)
+
+    def _switch(self, doc: MarkedMap, cables: list[Cable]) -> int | None:
+        """`switch: {mtu: N}`: what the switch's ports carry (facts: "MTU on a switch")."""
+        if "switch" not in doc:
+            return None
+        value = doc["switch"]
+        if not any(c.to_switch for c in cables):
+            self.fail("'switch' is set but no cable goes to a switch", doc.key_marks["switch"],
+                      hint="remove 'switch', or cable ports to it ('spark-1:p1 -- switch')")
+        if not isinstance(value, MarkedMap) or set(value) != {"mtu"}:
+            self.fail(f"switch must be a mapping with one key, mtu; got {kind(value)}",
+                      doc.value_marks["switch"],
+                      hint="e.g. switch: {mtu: 9000} once the switch ports carry jumbo frames")
+        return self.check("switch.mtu", lambda v: values.integer(v, MTU_MIN, MTU_MAX),
+                          value["mtu"], value.value_marks["mtu"])
 
     def _nodes(self, doc: MarkedMap, ssh_user: str | None, ssh_port: int) -> list[SparkNode]:
         if "nodes" not in doc:
@@ -311,9 +342,16 @@ def render_cluster_file(spec: ClusterSpec) -> str:
         lines.append("# One cable per line: NODE:pPORT -- NODE:pPORT, or NODE:pPORT -- switch")
         lines.append("cables:")
         lines += [f"  - {y(str(c))}" for c in spec.cables]
+    if spec.switch_mtu is not None:
+        lines += ["# What the switch ports carry; the rails' MTU may not exceed it.",
+                  f"switch: {{mtu: {y(spec.switch_mtu)}}}"]
     lines += [
-        "# MTU of every data rail: 9000 (community), 4200 (RoCE active_mtu 4096), 1500 (NVIDIA)",
+        "# MTU of every data rail: 9000 (community), 4200 (RoCE active_mtu 4096), 1500 (NVIDIA;"
+        " the default through a switch)",
         f"mtu: {y(spec.mtu)}",
+        "# NCCL/MPI bootstrap and runtime control interface: enP7s7 (10GbE), wlP9s9 (Wi-Fi)",
+        "# or a cabled ConnectX-7 netdev (NVIDIA's vLLM/TRT-LLM playbooks use enp1s0f1np1).",
+        f"management_interface: {y(spec.mgmt_interface)}",
         "# Data-rail subnets are /24s carved from the pool, one per rail per cable.",
         "pool: [" + ", ".join(y(str(n)) for n in spec.pool) + "]",
         "# Networks the pool must never touch (management, VPNs, ...).",
@@ -421,6 +459,7 @@ def spec_from_inventory(hosts: Any, group_vars: Any, path: str) -> ClusterSpec:
         mtu=group.mtu if group.mtu is not None else DEFAULT_MTU,
         pool=group.pool or DEFAULT_POOL, reserved=group.reserved,
         platform=group.platform or DEFAULT_PLATFORM,
+        mgmt_interface=group.mgmt_interface or MGMT_INTERFACE, switch_mtu=group.switch_mtu,
         locations={key: _loc(path, group.sources[var].mark) for var, key in _GROUP_KEYS.items()
                    if var in group.sources and group.sources[var].mark is not None})
 

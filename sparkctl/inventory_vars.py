@@ -23,7 +23,7 @@ from sparkctl import values
 from sparkctl.errors import InputError, Location
 from sparkctl.topology.builtins import BUILTINS
 from sparkctl.topology.hardware import MAX_SPARKS, PORTS, RAILS
-from sparkctl.topology.model import PLATFORMS
+from sparkctl.topology.model import MTU_MAX, MTU_MIN, PLATFORMS
 from sparkctl.values import BadValue, kind
 from sparkctl.yamlload import MarkedMap, MarkedSeq, location
 
@@ -105,6 +105,8 @@ class GroupVars:
     topology: str | None = None
     platform: str | None = None
     mtu: int | None = None
+    mgmt_interface: str | None = None
+    switch_mtu: int | None = None
     pool: tuple[IPv4Network, ...] = ()
     reserved: tuple[IPv4Network, ...] = ()
     sources: dict[str, Where] = field(default_factory=dict, compare=False, repr=False)
@@ -244,6 +246,7 @@ FIELDS: dict[str, Callable[[Any, Where], Any]] = {
     "sparkctl_platform": lambda v, w: w.check(lambda x: values.one_of(x, PLATFORMS, "platform"), v),
     "sparkctl_mtu": lambda v, w: w.check(lambda x: values.integer(x, 1, 65535), v),
     "sparkctl_mgmt_interface": lambda v, w: w.check(values.interface_name, v),
+    "sparkctl_switch_mtu": lambda v, w: w.check(lambda x: values.integer(x, MTU_MIN, MTU_MAX), v),
     "sparkctl_pool": _networks,
     "sparkctl_reserved": _networks,
     "sparkctl_mpi_hostfile": _hostfile,
@@ -337,6 +340,8 @@ def check_inventory_vars(hosts: Any, group_vars: Any, path: str,
         topology=cluster_level("sparkctl_topology"),
         platform=cluster_level("sparkctl_platform"),
         mtu=cluster_level("sparkctl_mtu"),
+        mgmt_interface=cluster_level("sparkctl_mgmt_interface"),
+        switch_mtu=cluster_level("sparkctl_switch_mtu"),
         pool=cluster_level("sparkctl_pool") or (),
         reserved=cluster_level("sparkctl_reserved") or (),
         sources={k: Where(path, None, k, mark_of(gvars, k)) for k in gvars})

@@ -68,6 +68,10 @@ def provision(
     if diff:
         print_diffs(console, result)
     print_summary(console, result)
+    from sparkctl.provision.notices import fabric_notices
+
+    for note in fabric_notices(target.cluster.spec):
+        console.print(note, style="yellow", highlight=False, soft_wrap=True)
     if result.status == "canceled":
         typer.echo(f"sparkctl: interrupted; stopped the run. To resume, "
                    f"{resume_hint(result)}.", err=True)

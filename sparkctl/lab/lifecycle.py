@@ -25,7 +25,7 @@ from sparkctl.lab import access, image, keys, names, nodes, paths, procs, state,
 from sparkctl.lab.state import LabRecord, NodeRecord
 from sparkctl.lab.system import require_binaries, require_root, run
 from sparkctl.topology.hardware import LINE_RATE_MBPS
-from sparkctl.topology.model import ClusterSpec
+from sparkctl.topology.model import ClusterSpec, default_mtu
 
 UP_BINARIES = ["ip", "tc", "unshare", "nsenter", "mount", "ssh-keygen", "ssh", "openssl"]
 STOP_TIMEOUT_S = 5.0
@@ -65,6 +65,12 @@ def lab_lock(name: str) -> Iterator[None]:
 def lab_spec(spec: ClusterSpec) -> ClusterSpec:
     for node in spec.nodes:
         names.check_node_name(node.name)
+    if spec.switch_mtu is None and any(c.to_switch for c in spec.cables):
+        # The lab's switch is a bridge that carries wiring.SWITCH_MTU: it is declared, as a
+        # cluster file declares a jumbo-frame switch, and an undeclared rail MTU follows it.
+        spec = dataclasses.replace(spec, switch_mtu=wiring.SWITCH_MTU)
+        if not spec.mtu_declared:
+            spec = dataclasses.replace(spec, mtu=default_mtu(spec.cables, spec.switch_mtu))
     return dataclasses.replace(spec, platform="lab")
 
 

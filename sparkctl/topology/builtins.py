@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sparkctl.errors import InputError
-from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode
+from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode, default_mtu
 
 
 def _p(node: str, port: int) -> PortRef:
@@ -140,5 +140,8 @@ def builtin_spec(name: str, hosts: list[str] | None = None, *, derive_names: boo
     nodes = tuple(SparkNode(name=node, index=i, mgmt_address=address)
                   for i, (node, address) in enumerate(pairs))
     names = [node for node, _ in pairs]
+    cables = tuple(topo.cables(names))
+    if "mtu" not in params:
+        params.update(mtu=default_mtu(cables, params.get("switch_mtu")), mtu_declared=False)
     return ClusterSpec(name=params.pop("cluster_name", name), topology=name, nodes=nodes,
-                       cables=tuple(topo.cables(names)), **params)
+                       cables=cables, **params)
