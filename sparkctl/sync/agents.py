@@ -37,6 +37,7 @@ class Agent:
     events: queue.Queue = field(default_factory=queue.Queue)
     stall_s: float = 20.0  # a send that makes no progress for this long fails
     stderr: bytearray = field(default_factory=bytearray)
+    last_heard: float = field(default_factory=time.monotonic)  # agents beat every 0.5 s
     result: AgentEvent | None = None  # the terminal event (DONE, FAIL) once seen
     closed: threading.Event = field(default_factory=threading.Event)
 
@@ -151,18 +152,33 @@ def _dispatch(agent: Agent, line: bytes) -> None:
         data = {"kind": "protocol", "error": f"unreadable event {name}"}
         name = "FAIL"
     event = AgentEvent(agent.label, name, data)
+    agent.last_heard = time.monotonic()
     if name in TERMINAL and agent.result is None:
         agent.result = event
     agent.events.put(event)
 
 
-def wait_for(agent: Agent, names: tuple[str, ...], deadline: float) -> AgentEvent:
+def silent(agent: Agent, limit_s: float) -> AgentEvent | None:
+    """A failure when the agent has sent nothing (not even its heartbeat) for `limit_s`."""
+    quiet = time.monotonic() - agent.last_heard
+    if quiet <= limit_s:
+        return None
+    return AgentEvent(agent.label, "FAIL", {
+        "kind": "lost", "error": f"stopped answering (nothing for {quiet:.0f} s: node down, "
+        "frozen or cut off from this machine)"})
+
+
+def wait_for(agent: Agent, names: tuple[str, ...], deadline: float,
+             silence_s: float = 60.0) -> AgentEvent:
     """The next event named in `names`, or the agent's failure, whichever comes first."""
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return AgentEvent(agent.label, "FAIL", {"kind": "timeout",
                                                      "error": "no answer in time"})
+        quiet = silent(agent, silence_s)
+        if quiet is not None:
+            return quiet
         try:
             event = agent.events.get(timeout=min(left, 0.5))
         except queue.Empty:

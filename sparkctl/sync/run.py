@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sparkctl.errors import InputError, RunFailed
-from sparkctl.sync.agents import Agent, AgentEvent, ChannelSink, start_agent, wait_for
+from sparkctl.sync.agents import (
+    Agent,
+    AgentEvent,
+    ChannelSink,
+    silent,
+    start_agent,
+    wait_for,
+)
 from sparkctl.sync.nodes import SyncCluster, open_pool
 from sparkctl.sync.plan import CONTROLLER, LOOPBACK, Hop, Tree, plan_tree
 from sparkctl.sync.remote.manifest import (
@@ -177,7 +184,7 @@ class Sync:
         agent = start_agent(self.pool, options.from_node, "manifest",
                             {"root": options.source, "chunk_size": options.chunk_size,
                              "cache": MANIFEST_CACHE}, self._left())
-        event = wait_for(agent, ("MANIFEST",), self.deadline)
+        event = wait_for(agent, ("MANIFEST",), self.deadline, self.options.stall_s)
         agent.close_stdin()
         if event.name != "MANIFEST":
             message = f"{options.from_node}: {event.data.get('error', 'no manifest')}"
@@ -246,8 +253,9 @@ class Sync:
                                               stall_s=self.options.stall_s)
             self.progress(Progress(name, 0, 0, "scanning", round_.number))
         for name, agent in round_.agents.items():
-            scan = wait_for(agent, ("SCAN",), self.deadline)
-            ready = wait_for(agent, ("READY",), self.deadline) if scan.name == "SCAN" else scan
+            scan = wait_for(agent, ("SCAN",), self.deadline, self.options.stall_s)
+            ready = (wait_for(agent, ("READY",), self.deadline, self.options.stall_s)
+                     if scan.name == "SCAN" else scan)
             if ready.name != "READY":
                 self._fail(name, ready.data.get("error", "no answer"), round_,
                            ready.data.get("kind", ""))
@@ -353,6 +361,12 @@ class Sync:
                         self._settle(round_, name, event)
                         waiting.discard(name)
                         break
+                else:
+                    quiet = silent(agent, self.options.stall_s)
+                    if quiet is not None:  # a frozen node costs this long, not the budget
+                        agent.abort()
+                        self._settle(round_, name, quiet)
+                        waiting.discard(name)
             for agent in round_.source_agents:
                 while not agent.events.empty():
                     event = agent.events.get_nowait()

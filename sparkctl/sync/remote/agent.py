@@ -61,10 +61,15 @@ def abort_on_eof(stream):
     threading.Thread(target=run, daemon=True).start()
 
 
-def ticker(stop, make):
+STATUS = [lambda: {}]  # what the heartbeat reports; each mode points it at its counters
+
+
+def heartbeat():
+    """A progress line every half second from start to exit: the controller takes silence
+    for a dead or frozen node and stops waiting for it."""
     def run():
-        while not stop.wait(PROGRESS_EVERY_S):
-            emit("P", make())
+        while not FINISHED.wait(PROGRESS_EVERY_S):
+            emit("P", STATUS[0]())
     threading.Thread(target=run, daemon=True).start()
 
 
@@ -116,8 +121,8 @@ def mode_relay(request, stdin):
                         f"{human(free)} free")
     listeners = Listeners(request["listen"])
     written, received = Counter(), Counter()
+    STATUS[0] = lambda: {"w": written.value, "r": received.value}
     receiver = Receiver(destination, need, complete, written)
-    stop = threading.Event()
     try:
         receiver.finish_ready()
         receiver.flush_state()
@@ -131,7 +136,6 @@ def mode_relay(request, stdin):
         lost, errors = [], []
         if streams:
             listeners.keep_only(plan["listen"])
-            ticker(stop, lambda: {"w": written.value, "r": received.value})
             opened = []
             opener = threading.Thread(target=open_children, daemon=True,
                                       args=(key, plan.get("children", []), stall, opened, lost))
@@ -158,7 +162,6 @@ def mode_relay(request, stdin):
         emit("DONE", result)
         return missing == 0
     finally:
-        stop.set()
         listeners.close()
         receiver.close()
 
@@ -213,11 +216,9 @@ def mode_source(request, stdin):
     threads, counters, failures = send_to_children(
         opened, Layout(manifest), [f["source"] for f in manifest["files"]], plan["send"],
         stall)
-    stop = threading.Event()
-    ticker(stop, lambda: {"s": max(c.value for c in counters)})
+    STATUS[0] = lambda: {"s": max(c.value for c in counters)}
     for t in threads:
         t.join()
-    stop.set()
     lost += failures
     result = {"sent": max(c.value for c in counters), "children_lost": lost}
     if len(failures) == len(opened):
@@ -254,6 +255,7 @@ MODES = {"manifest": lambda request, stdin: mode_manifest(request), "relay": mod
 
 def main(argv):
     stdin = sys.stdin.buffer
+    heartbeat()
     try:
         request = read_json_line(stdin)
         mode = MODES.get(argv[1] if len(argv) > 1 else "")

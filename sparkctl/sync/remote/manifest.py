@@ -52,15 +52,17 @@ def file_digest(chunk_digests):
 
 
 def _walk(root):
-    """(relpath, lstat) of everything under root, parents before children, sorted."""
+    """(relpath, lstat) of everything under root: sorted, each directory's entries before
+    its subdirectories' (so parents come before children)."""
     stack = [""]
     while stack:
         rel = stack.pop()
         here = os.path.join(root, rel) if rel else root
         try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name, reverse=True)
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
         except OSError as exc:
             raise SyncError("input", f"cannot list {here}: {exc.strerror}") from None
+        subdirs = []
         for entry in entries:
             if not rel and entry.name == STATE_DIR:
                 continue
@@ -68,7 +70,8 @@ def _walk(root):
             st = entry.stat(follow_symlinks=False)
             yield path, st
             if stat.S_ISDIR(st.st_mode):
-                stack.append(path)
+                subdirs.append(path)
+        stack.extend(reversed(subdirs))
 
 
 def _inside(root, resolved):

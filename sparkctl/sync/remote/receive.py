@@ -84,8 +84,10 @@ class Destination:
         except PermissionError as exc:
             raise SyncError("io", f"cannot write {exc.filename}: permission denied (give the "
                             "login user that directory, or choose --to elsewhere)") from None
-        except FileExistsError as exc:
-            raise SyncError("io", f"{exc.filename} exists and is not a directory") from None
+        except (FileExistsError, NotADirectoryError) as exc:
+            blocker = _file_in_the_way(exc.filename or self.dest)
+            raise SyncError("io", f"{blocker} is a file where a directory must go (for "
+                            f"{exc.filename}); move it or choose --to elsewhere") from None
         except OSError as exc:
             raise SyncError("io", f"cannot prepare {exc.filename or self.dest}: "
                             f"{exc.strerror}") from None
@@ -111,6 +113,16 @@ class Destination:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump({"version": 1, "files": files}, handle)
         os.replace(tmp, self.state_path)
+
+
+def _file_in_the_way(path):
+    """The nearest ancestor of `path` (or path) that exists and is not a directory."""
+    found, probe = path, path
+    while probe and probe != "/":
+        if os.path.lexists(probe) and not os.path.isdir(probe):
+            found = probe
+        probe = os.path.dirname(probe)
+    return found
 
 
 def _matching_chunks(path, layout, index, pool):
