@@ -80,6 +80,8 @@ class _Round:
     ports: dict[str, dict] = field(default_factory=dict)  # listen address -> port, by node
     written: dict[str, int] = field(default_factory=dict)  # bytes written, by node
     failed: set[str] = field(default_factory=set)
+    suspects: dict[str, str] = field(default_factory=dict)  # node -> why its parent lost it
+    kinds: dict[str, str] = field(default_factory=dict)  # how each failed node failed
     source_agents: list[Agent] = field(default_factory=list)
     sender: threading.Thread | None = None
     sender_error: list[str] = field(default_factory=list)
@@ -97,6 +99,7 @@ class Sync:
         self.deadline = time.monotonic() + options.budget_s
         self.results = {name: NodeResult(name) for name in options.receivers}
         self.retry: set[str] = set()  # failed nodes worth another round
+        self.suspects: set[str] = set()  # nodes a parent could not reach: last next round
         self.manifest: dict = {}
         self.dest = ""
         self.first_data: float | None = None
@@ -146,12 +149,13 @@ class Sync:
         return self.deadline - time.monotonic()
 
     def _members(self, number: int) -> list[str]:
-        """This round's nodes: not complete and not finally failed; earlier failures last,
-        so a node with a dead link never stands between the source and healthy nodes."""
+        """This round's nodes: not complete and not finally failed. A node its parent could
+        not reach goes last, so it never stands between the source and healthy nodes again;
+        the nodes behind it failed only for want of data and go first."""
         names = [n for n, r in self.results.items()
                  if r.state == PENDING or (r.state == FAILED and n in self.retry)]
         order = self.options.receivers
-        return sorted(names, key=lambda n: (self.results[n].state == FAILED, order.index(n)))
+        return sorted(names, key=lambda n: (n in self.suspects, order.index(n)))
 
     def _fail(self, name: str, error: str, round_: _Round | None, kind: str = "") -> None:
         result = self.results[name]
@@ -168,6 +172,7 @@ class Sync:
             self.retry.discard(name)
         if round_ is not None:
             round_.failed.add(name)
+            round_.kinds[name] = kind
         self.progress(Progress(name, result.written_bytes, result.need_bytes, "failed",
                                round_.number if round_ else 0))
 
@@ -235,7 +240,17 @@ class Sync:
             self._start_source(round_, tree, streams)
         self._watch(round_)
         self._close(round_)
+        self.suspects = set(round_.suspects)
+        for name, why in round_.suspects.items():
+            result = self.results.get(name)
+            if result is not None and result.state == FAILED and \
+                    round_.kinds.get(name) in RETRY_KINDS:
+                result.error = why  # the cause, rather than its own "no data came"
 
+    def _note_lost(self, round_: _Round, reporter: str, data: dict) -> None:
+        for name, why in data.get("children_lost") or []:
+            round_.suspects.setdefault(name, f"{reporter} could not reach it over the data "
+                                             f"rails: {why}")
     def _start_relays(self, round_: _Round, members: list[str]) -> None:
         controller_source = self.options.from_node is None
         for name in members:
@@ -370,6 +385,7 @@ class Sync:
             for agent in round_.source_agents:
                 while not agent.events.empty():
                     event = agent.events.get_nowait()
+                    self._note_lost(round_, event.agent, event.data)
                     if event.name == "FAIL":
                         round_.sender_error.append(f"{event.agent}: {event.data.get('error')}")
             if not moved:
@@ -389,6 +405,7 @@ class Sync:
         round_.written[name] = written
         result.written_bytes += written
         result.lost_children += data.get("children_lost") or []
+        self._note_lost(round_, name, data)
         now = time.monotonic()
         if round_.data_start is not None:
             result.seconds += now - round_.data_start

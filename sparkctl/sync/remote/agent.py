@@ -97,11 +97,13 @@ def mode_manifest(request):
     return True
 
 
-def open_children(key, children, stall, opened, lost):
+def open_children(key, children, stall, opened, lost, connect_s=None):
+    """Connect to every child; one that does not answer within `connect_s` is left out
+    (its own accept then fails and the controller retries it behind the others)."""
     for child in children:
         try:
             opened.append((child["name"], [
-                connect_stream(key, src, dst, port, i, stall, stall)
+                connect_stream(key, src, dst, port, i, connect_s or stall, stall)
                 for i, (src, dst, port) in enumerate(child["streams"])]))
         except SyncError as exc:
             lost.append([child["name"], exc.message])
@@ -137,8 +139,11 @@ def mode_relay(request, stdin):
         if streams:
             listeners.keep_only(plan["listen"])
             opened = []
+            # Data from upstream waits until the children are connected; keep that wait
+            # well inside the stall/2 after which our upstream would drop us.
             opener = threading.Thread(target=open_children, daemon=True,
-                                      args=(key, plan.get("children", []), stall, opened, lost))
+                                      args=(key, plan.get("children", []), stall, opened, lost,
+                                            max(1.0, stall / 4)))
             opener.start()
             ups = listeners.accept(key, set(plan["upstream"]), streams,
                                    float(request.get("connect_s", 30)), stall)
