@@ -13,7 +13,7 @@ from sparkctl.checks.memory_fit import (
     meminfo_bytes,
 )
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures/misc/debian12_build_host_proc_meminfo.txt"
+FIXTURE = Path(__file__).with_name("fixtures") / "proc_meminfo_debian12_build_host.txt"
 SPARK_TOTAL = 127_600_748 * 1024  # MemTotal of a GB10 (121.7 GiB)
 
 
