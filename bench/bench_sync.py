@@ -198,13 +198,27 @@ def sha256_line(lab: str) -> str:
     return f"  SHA-256 (python hashlib) on a node: {float(out.strip()) / 1000:.2f} GB/s per core"
 
 
+class Lines(list):
+    """Figures, printed the moment they exist (a later failure keeps the earlier ones)."""
+
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
+
+    def __iadd__(self, more):
+        for line in more:
+            self.append(line)
+        return self
+
+
 def bench_topology(topology: str, args) -> list[str]:
     from sparkctl.lab import lifecycle
     from sparkctl.topology.builtins import builtin_spec
 
     name = f"{args.prefix}{topology.replace('switch', 'sw').replace('ring', 'r')}"[:8]
     lifecycle.down(name)
-    lines = [f"{topology} (lab {name}, rails shaped to {args.rate} each, MTU 9000)"]
+    lines = Lines()
+    lines.append(f"{topology} (lab {name}, rails shaped to {args.rate} each, MTU 9000)")
     try:
         lifecycle.up(builtin_spec(topology, None), name=name, rate=args.rate, configured=True,
                      log=lambda _m: None)
@@ -239,7 +253,8 @@ def bench_topology(topology: str, args) -> list[str]:
                 f"{rate / ceiling * 100:.0f} % of the {ceiling:.1f} Gb/s "
                 f"of {rails} rails; sequential rsync over ssh {sum(rs.values()):.1f} s "
                 f"({', '.join(f'{n} {t:.1f}' for n, t in rs.items())}); load {load()}")
-            lines.append(f"    data path {' | '.join(' -> '.join(c) for c in all_['chain'])}; "
+            chain = " | ".join(" -> ".join(c) for c in all_["transport"]["chain"])
+            lines.append(f"    data path {chain}; "
                          f"{all_['transport']['streams']} streams; per node "
                          + ", ".join(f"{n['node']} {n['seconds']:.2f} s"
                                      for n in all_["nodes"]))
@@ -276,8 +291,7 @@ def main() -> None:
                          f"{available >> 30} GiB available; lower --size-mib")
     print(f"bench_sync: {args.size_mib} MiB in {args.files} files, load {load()}")
     for topology in args.topologies:
-        for line in bench_topology(topology, args):
-            print(line, flush=True)
+        bench_topology(topology, args)
 
 
 if __name__ == "__main__":
