@@ -209,7 +209,7 @@ class FakePool:
 
 def loopback_cluster(count: int, cabling: str = "switch", platform: str = "lab") -> SyncCluster:
     """`count` nodes whose rails are loopback addresses, cabled like a switch (every node on
-    the same two rail subnets) or a ring (one subnet per cable and rail)."""
+    the same two rail subnets), a ring (one subnet per cable and rail), or not at all."""
     rails: dict[str, list[RailAddress]] = {f"n{i}": [] for i in range(1, count + 1)}
     if cabling == "switch":
         for rail in (0, 1):

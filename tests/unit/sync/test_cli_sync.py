@@ -68,6 +68,10 @@ def test_unreachable_nodes_fail_by_name_with_exit_1(tmp_path):
     assert all("127.0.0.1:9" in n["error"] for n in report["nodes"])
     assert set(report) >= {"verdict", "kind", "source", "destination", "transport", "nodes",
                            "started", "duration_s", "transfer_s"}
+    table = invoke("--cluster", str(cluster), str(src), "--budget", "30")
+    assert table.exit_code == 1
+    assert "spark-1" in table.output and "failed" in table.output
+    assert "verdict fail" in table.output
 
 
 def test_an_unreachable_source_node_is_exit_1_naming_it(tmp_path):

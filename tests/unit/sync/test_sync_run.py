@@ -205,3 +205,20 @@ def test_a_file_changed_at_the_source_during_the_sync_is_refused_not_written(poo
     assert report.node("n2").state == FAILED
     assert "does not match the manifest" in report.node("n2").error
     assert not (node_dir(pool.root, "n2") / DEST.lstrip("/") / "model.safetensors").exists()
+
+
+def test_one_node_without_rails_takes_the_controllers_data_through_loopback(pool, tmp_path):
+    cluster = loopback_cluster(1, "none")
+    src = make_source(tmp_path / "local" / "model")
+    report = sync(cluster, options(["n1"], from_node=None, source=str(src)))
+    assert report.verdict == "pass" and report.chain == [["controller", "n1"]]
+    assert tree_files(node_dir(pool.root, "n1") / DEST.lstrip("/")) == tree_files(src)
+    assert pool.leftovers() == []
+
+
+def test_a_node_source_with_no_rail_to_a_receiver_names_it(pool):
+    cluster = loopback_cluster(2, "none")
+    make_source(node_dir(pool.root, "n1") / DEST.lstrip("/"))
+    report = sync(cluster, options(["n2"]))
+    assert report.node("n2").state == FAILED
+    assert "no data rail address is planned for it" in report.node("n2").error
