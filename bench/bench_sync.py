@@ -211,6 +211,28 @@ class Lines(list):
         return self
 
 
+def controller_source(lab: str, nodes: list[str], size_mib: int) -> list[str]:
+    """This machine as the source: its data enters spark-1 through SSH (paramiko, one
+    channel per stream) and goes on over the rails; the SSH hop sets the pace."""
+    local = Path(f"/dev/shm/sparkctl-bench-src-{os.getpid()}")
+    local.mkdir()
+    try:
+        with (local / "weights.bin").open("wb") as handle:
+            for _ in range(size_mib):
+                handle.write(os.urandom(1 << 20))
+        done, _ = sparkctl("sync", "--lab", lab, str(local), "--to", f"{WORK}/ctl",
+                           "--format", "json", "--quiet", check=False)
+        report = json.loads(done.stdout)
+        clear(lab, nodes, f"{WORK}/ctl")
+        if report["verdict"] != "pass":
+            return [f"  controller as source: failed ({json.dumps(report['nodes'])[:300]})"]
+        gbps = report["total_bytes"] * 8 / 1e9 / report["transfer_s"]
+        return [f"  controller as source ({size_mib} MiB to {len(nodes)} nodes, first hop over "
+                f"SSH): {report['transfer_s']:.2f} s = {gbps:.2f} Gb/s; load {load()}"]
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
 def bench_topology(topology: str, args) -> list[str]:
     from sparkctl.lab import lifecycle
     from sparkctl.topology.builtins import builtin_spec
@@ -258,6 +280,8 @@ def bench_topology(topology: str, args) -> list[str]:
                          f"{all_['transport']['streams']} streams; per node "
                          + ", ".join(f"{n['node']} {n['seconds']:.2f} s"
                                      for n in all_["nodes"]))
+        if topology == args.topologies[0]:
+            lines += controller_source(name, others + ["spark-1"], min(args.size_mib, 512))
         if args.repeat > 1:
             ratio = statistics.median(a["transfer_s"] / o["transfer_s"]
                                       for a, o in zip(alls, ones, strict=True))
