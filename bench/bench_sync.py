@@ -64,6 +64,18 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine: lab nodes, the bench and anyone else."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(before: tuple[int, int], after: tuple[int, int]) -> float:
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return busy / total * (os.cpu_count() or 1) if total else 0.0
+
+
 def inventory(lab: str) -> dict:
     import yaml
 
@@ -85,6 +97,7 @@ def generate(lab: str, size_mib: int, files: int) -> None:
 
 
 def run_sync(lab: str, dest: str, *extra: str) -> dict:
+    ticks = cpu_ticks()
     done, wall = sparkctl("sync", "--lab", lab, "--from", "spark-1", SRC, "--to", dest,
                           "--format", "json", "--quiet", *extra, check=False)
     try:
@@ -95,6 +108,7 @@ def run_sync(lab: str, dest: str, *extra: str) -> dict:
     if report["verdict"] != "pass":
         raise SystemExit(f"sync failed: {json.dumps(report['nodes'], indent=1)}")
     report["wall_s"] = wall
+    report["busy_cores"] = busy_cores(ticks, cpu_ticks())
     return report
 
 
@@ -275,6 +289,9 @@ def bench_topology(topology: str, args) -> list[str]:
                 f"{rate / ceiling * 100:.0f} % of the {ceiling:.1f} Gb/s "
                 f"of {rails} rails; sequential rsync over ssh {sum(rs.values()):.1f} s "
                 f"({', '.join(f'{n} {t:.1f}' for n, t in rs.items())}); load {load()}")
+            lines.append(f"    CPU busy during the sync: one transfer {one['busy_cores']:.2f}, all "
+                         f"nodes {all_['busy_cores']:.2f} of {os.cpu_count()} cores "
+                         "(whole machine)")
             chain = " | ".join(" -> ".join(c) for c in all_["transport"]["chain"])
             lines.append(f"    data path {chain}; "
                          f"{all_['transport']['streams']} streams; per node "
