@@ -57,6 +57,7 @@ class SyncOptions:
     budget_s: float = 3600.0
     rounds: int = 3
     verify: bool = False  # re-read files that the state file says are complete
+    splice: bool = True  # relays write with splice(2) where it works (False: buffers only)
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,8 @@ class Sync:
             request = {"key": self.key, "dest": self.dest, "manifest": self.manifest,
                        "listen": listen, "stall_s": self.options.stall_s,
                        "connect_s": self.options.connect_s + self.options.stall_s,
-                       "verify": self.options.verify and round_.number == 1}
+                       "verify": self.options.verify and round_.number == 1,
+                       "no_splice": not self.options.splice}
             round_.agents[name] = start_agent(self.pool, name, "relay", request, self._left(),
                                               stall_s=self.options.stall_s)
             self.progress(Progress(name, 0, 0, "scanning", round_.number))

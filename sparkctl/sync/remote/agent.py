@@ -24,7 +24,14 @@ from sparkctl.sync.remote.manifest import (
     ids_of,
     ranges_of,
 )
-from sparkctl.sync.remote.receive import ChildLink, Destination, Receiver, relay_stream, scan
+from sparkctl.sync.remote.receive import (
+    ChildLink,
+    Destination,
+    Receiver,
+    Splicer,
+    relay_stream,
+    scan,
+)
 from sparkctl.sync.remote.send import send_to_children
 from sparkctl.sync.remote.wire import (
     FINISHED,
@@ -150,7 +157,8 @@ def mode_relay(request, stdin):
             opener.join()
             links = [[ChildLink(name, socks[i], stall / 2) for name, socks in opened]
                      for i in range(streams)]
-            run_streams(ups, links, receiver, received, errors, stall)
+            splice = Splicer.available(destination.partial_dir) and not request.get("no_splice")
+            run_streams(ups, links, receiver, received, errors, stall, splice)
             lost += sorted([link.name, link.failed] for row in links for link in row
                            if link.failed and link.failed != "upstream lost")
         listeners.close()
@@ -171,11 +179,12 @@ def mode_relay(request, stdin):
         receiver.close()
 
 
-def run_streams(ups, links, receiver, received, errors, stall):
+def run_streams(ups, links, receiver, received, errors, stall, splice):
     """One thread per upstream stream; the state file is saved every 2 s meanwhile."""
     def run(i):
+        splicer = Splicer() if splice else None
         try:
-            relay_stream(ups[i], links[i], receiver, received)
+            relay_stream(ups[i], links[i], receiver, received, splicer, stall)
         except TimeoutError:
             errors.append(SyncError("upstream", f"upstream sent nothing for {stall:.0f} s"))
         except (OSError, EOFError) as exc:
@@ -184,6 +193,8 @@ def run_streams(ups, links, receiver, received, errors, stall):
             errors.append(exc)
         finally:
             ups[i].close()
+            if splicer is not None:
+                splicer.close()
         if errors:  # tell the children at once rather than at their timeout
             for row in links:
                 for link in row:

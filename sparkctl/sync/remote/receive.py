@@ -7,8 +7,10 @@ files already complete and verified, so a rerun skips them without reading them.
 
 import hashlib
 import json
+import mmap
 import os
 import queue
+import select
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -227,16 +229,16 @@ class Receiver:
                                            0o600)
         return fd
 
+    def wants(self, chunk):
+        return chunk < self.layout.total and bool(self.need[chunk])
+
     def take(self, chunk, data):
-        """Verify and write one chunk if we need it; True when it was needed."""
-        if chunk >= self.layout.total or not self.need[chunk]:
+        """Verify and write one chunk (in memory) if we need it; True when it was needed."""
+        if not self.wants(chunk):
             return False
         index, offset, length = self.layout.locate(chunk)
-        path = self.layout.files[index]["path"]
-        k = chunk - self.layout.files[index]["first"]
-        if len(data) != length or hashlib.sha256(data).digest() != self.layout.digest(index, k):
-            raise SyncError("verify", f"chunk {k} of {path} does not match the manifest "
-                            "(changed at the source during the sync, or corrupted on the way)")
+        if len(data) != length or hashlib.sha256(data).digest() != self._expected(chunk):
+            raise self._mismatch(chunk)
         with self.lock:
             if not self.need[chunk]:
                 return False
@@ -245,14 +247,52 @@ class Receiver:
             os.pwrite(fd, data, offset)
         except OSError as exc:
             raise SyncError("io", f"cannot write {self.d.final(index)}: {exc.strerror}") from None
+        self._done(chunk, index, length)
+        return True
+
+    def target(self, chunk):
+        """(fd, offset, length) where a needed chunk goes (the splice path writes it there
+        first and calls accept_written after)."""
+        index, offset, length = self.layout.locate(chunk)
         with self.lock:
+            return self._fd(index), offset, length
+
+    def accept_written(self, chunk):
+        """The splice path: the chunk is in the partial file; hash it from the page cache.
+        A mismatch leaves it needed (the partial file is never moved into place)."""
+        index, offset, length = self.layout.locate(chunk)
+        with self.lock:
+            fd = self._fd(index)
+        view = mmap.mmap(fd, length, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ, offset=offset)
+        try:
+            ok = hashlib.sha256(view).digest() == self._expected(chunk)
+        finally:
+            view.close()
+        if not ok:
+            raise self._mismatch(chunk)
+        self._done(chunk, index, length)
+
+    def _expected(self, chunk):
+        index, _, _ = self.layout.locate(chunk)
+        return self.layout.digest(index, chunk - self.layout.files[index]["first"])
+
+    def _mismatch(self, chunk):
+        index, _, _ = self.layout.locate(chunk)
+        k = chunk - self.layout.files[index]["first"]
+        return SyncError("verify", f"chunk {k} of {self.layout.files[index]['path']} does not "
+                         "match the manifest (changed at the source during the sync, or "
+                         "corrupted on the way)")
+
+    def _done(self, chunk, index, length):
+        with self.lock:
+            if not self.need[chunk]:
+                return
             self.need[chunk] = 0
             self.remaining[index] -= 1
             done = self.remaining[index] == 0
         self.written.add(length)
         if done:
             self.finish(index)
-        return True
 
     def finish(self, index):
         """A file whose every chunk is verified: its mode and mtime, then into place."""
@@ -364,6 +404,36 @@ class Shared:
             self.pool.free.put(self.buf)
 
 
+class FileSlice:
+    """A chunk to forward straight from the page cache (sendfile), on its own fd."""
+
+    __slots__ = ("fd", "offset", "length")
+
+    def __init__(self, fd, offset, length):
+        self.fd, self.offset, self.length = fd, offset, length
+
+    def send(self, sock):
+        with open(self.fd, "rb", buffering=0, closefd=True) as handle:
+            self.fd = None
+            if sock.sendfile(handle, self.offset, self.length) != self.length:
+                raise OSError("short sendfile")
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _release(item):
+    if item is None:
+        return
+    _, data, shared = item
+    if isinstance(data, FileSlice):
+        data.close()
+    if shared is not None:
+        shared.release()
+
+
 class ChildLink:
     """One stream to one child, fed through a bounded queue: a child that takes nothing for
     `give_up_s` is dropped (its own upstream timeout then reports it), so a dead node never
@@ -389,11 +459,12 @@ class ChildLink:
                 header, data, shared = item
                 try:
                     self.sock.sendall(header)
-                    if data is not None:
+                    if isinstance(data, FileSlice):
+                        data.send(self.sock)
+                    elif data is not None:
                         self.sock.sendall(data)
                 finally:
-                    if shared is not None:
-                        shared.release()
+                    _release(item)
         except (OSError, EOFError) as exc:
             self.failed = self.failed or f"lost while sending: {exc}"
         finally:
@@ -406,20 +477,17 @@ class ChildLink:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 return
-            if item is not None and item[2] is not None:
-                item[2].release()
+            _release(item)
 
     def put(self, header, data, shared):
         if self.failed:
-            if shared is not None:
-                shared.release()
+            _release((header, data, shared))
             return
         try:
             self.queue.put((header, data, shared), timeout=self.give_up_s)
         except queue.Full:
             self.failed = f"took no data for {self.give_up_s:.0f} s"
-            if shared is not None:
-                shared.release()
+            _release((header, data, shared))
             self.sock.close()
             self._drain()
 
@@ -447,11 +515,79 @@ def recv_into(sock, view):
         got += n
 
 
-def relay_stream(up, children, receiver, received):
+class Splicer:
+    """socket -> pipe -> file with splice(2): the chunk crosses into the page cache once,
+    with no copy through this process; hashing then reads it there (mmap) and children get
+    it by sendfile. Against recv + pwrite + send from a buffer that is two copies fewer per
+    byte per node, which on a CPU-bound relay is most of its time (notes/sync.md)."""
+
+    CAPACITY = 1 << 20
+
+    def __init__(self):
+        import fcntl
+
+        self.r, self.w = os.pipe()
+        try:
+            fcntl.fcntl(self.w, fcntl.F_SETPIPE_SZ, self.CAPACITY)
+        except OSError:
+            pass  # pipe-max-size below 1 MiB: the default pipe works, in smaller steps
+        self.capacity = fcntl.fcntl(self.w, fcntl.F_GETPIPE_SZ)
+
+    @staticmethod
+    def available(directory):
+        """splice exists here and the destination's file system takes it."""
+        if not hasattr(os, "splice"):
+            return False
+        probe = os.path.join(directory, ".splice-probe")
+        r, w = os.pipe()
+        try:
+            fd = os.open(probe, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(w, b"x" * 4096)
+                return os.splice(r, fd, 4096, offset_dst=0) == 4096
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError:
+            return False
+        finally:
+            os.close(r)
+            os.close(w)
+
+    def into(self, sock, fd, offset, length, stall):
+        left, pos = length, offset
+        while left:
+            try:
+                n = os.splice(sock.fileno(), self.w, min(left, self.capacity),
+                              flags=os.SPLICE_F_MOVE)
+            except BlockingIOError:
+                ready, _, _ = select.select([sock], [], [], stall)
+                if not ready:
+                    raise TimeoutError("timed out") from None
+                continue
+            if n == 0:
+                raise EOFError("connection closed")
+            while n:
+                try:
+                    moved = os.splice(self.r, fd, n, offset_dst=pos, flags=os.SPLICE_F_MOVE)
+                except OSError as exc:
+                    raise SyncError("io", f"cannot write the partial file: {exc.strerror}") \
+                        from None
+                n -= moved
+                pos += moved
+                left -= moved
+
+    def close(self):
+        os.close(self.r)
+        os.close(self.w)
+
+
+def relay_stream(up, children, receiver, received, splicer=None, stall=20.0):
     """Move one upstream stream: forward every frame to the children, keep what we need.
 
-    Forwarding first keeps the pipeline short (a chunk leaves before we hash it); each
-    child checks every chunk itself.
+    A chunk we need goes straight into its partial file (splicer), is hashed there, and is
+    forwarded from the page cache; a chunk we already hold passes through a buffer and is
+    forwarded first (each child checks every chunk itself).
     """
     chunk_size = receiver.layout.chunk_size
     pool = BufferPool(chunk_size, ChildLink.DEPTH * len(children) + 4)
@@ -464,6 +600,16 @@ def relay_stream(up, children, receiver, received):
             return
         if kind != DATA or length > chunk_size:
             raise SyncError("upstream", "malformed frame from upstream")
+        if splicer is not None and receiver.wants(chunk):
+            fd, offset, expected = receiver.target(chunk)
+            if expected != length:
+                raise SyncError("upstream", "frame length does not match the manifest")
+            splicer.into(up, fd, offset, length, stall)
+            received.add(length)
+            for child in children:  # before accept_written: a finished file closes its fd
+                child.put(header, FileSlice(os.dup(fd), offset, length), None)
+            receiver.accept_written(chunk)
+            continue
         buf = pool.get()
         view = memoryview(buf)[:length]
         shared = Shared(buf, len(children) + 1, pool)

@@ -51,11 +51,12 @@ def rails_of(cluster):
     return {str(r.address) for n in cluster.nodes for r in n.rails}
 
 
-def test_switch_chain_copies_everything_verified_and_leaves_nothing_behind(pool):
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "buffers"])
+def test_switch_chain_copies_everything_verified_and_leaves_nothing_behind(pool, splice):
     cluster = loopback_cluster(4, "switch")
     src = make_source(node_dir(pool.root, "n1") / DEST.lstrip("/"))
     seen = []
-    report = sync(cluster, options(["n2", "n3", "n4"]), progress=seen.append)
+    report = sync(cluster, options(["n2", "n3", "n4"], splice=splice), progress=seen.append)
     assert report.verdict == "pass", [(n.name, n.error) for n in report.nodes]
     assert report.chain == [["n1", "n2", "n3", "n4"]]
     assert report.streams == 2  # one per rail (lab default), both rails of every hop
