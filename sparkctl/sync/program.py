@@ -1,6 +1,6 @@
 """The agent program as one piece of Python text, and the command line that runs it.
 
-The remote modules are small files here (wire, manifest, send, receive, agent); on a node
+The remote modules are small files here (wire, manifest, send, receive, relay, agent); on a node
 they run as one program, concatenated in dependency order without their sparkctl imports,
 compressed and carried inside the SSH command like validate's probes: nothing is installed
 and a node needs only python3.
@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 REMOTE = Path(__file__).with_name("remote")
-PARTS = ("wire", "manifest", "send", "receive", "agent")  # dependency order
+PARTS = ("wire", "manifest", "send", "receive", "relay", "agent")  # dependency order
 _LOCAL_IMPORTS = re.compile(r"^# <local-imports>\n.*?^# </local-imports>\n", re.S | re.M)
 _SPARKCTL_IMPORT = re.compile(r"^\s*(from|import)\s+sparkctl\b", re.M)
 MODES = ("manifest", "relay", "source", "feed")

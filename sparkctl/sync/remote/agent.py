@@ -24,14 +24,8 @@ from sparkctl.sync.remote.manifest import (
     ids_of,
     ranges_of,
 )
-from sparkctl.sync.remote.receive import (
-    ChildLink,
-    Destination,
-    Receiver,
-    Splicer,
-    relay_stream,
-    scan,
-)
+from sparkctl.sync.remote.receive import Destination, Receiver, scan
+from sparkctl.sync.remote.relay import ChildLink, Splicer, relay_stream
 from sparkctl.sync.remote.send import send_to_children
 from sparkctl.sync.remote.wire import (
     FINISHED,
