@@ -69,6 +69,7 @@ def _register() -> None:
         plan,
         provision,
         runtime,
+        sync,
         topology,
         validate,
     )
@@ -86,6 +87,7 @@ def _register() -> None:
     app.command("analyze")(analyze.analyze)
     app.command("plan")(plan.plan)
     app.add_typer(runtime.app, name="runtime")
+    app.command("sync")(sync.sync)
 
 
 _register()

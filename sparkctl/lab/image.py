@@ -25,11 +25,12 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 BUILD_TIMEOUT_S = 900.0
 
 # What a simulated Spark needs: sshd and python3 for Ansible, iproute2/ethtool/ping/iperf3
-# for link checks, openmpi + mpi4py for the CPU all-reduce, iptables for the drop-tcp fault.
+# for link checks, openmpi + mpi4py for the CPU all-reduce, iptables for the drop-tcp fault,
+# earlyoom for the earlyoom role (lab nodes have no internet to apt-get it).
 NODE_PACKAGES = (
     "openssh-server", "openssh-client", "iproute2", "iputils-ping", "python3", "python3-apt",
     "iperf3", "ethtool", "procps", "sudo", "kmod", "openmpi-bin", "python3-mpi4py", "rsync",
-    "iptables", "ca-certificates", "less", "cron",
+    "iptables", "ca-certificates", "less", "cron", "earlyoom",
 )
 
 # Nodes have no systemd and no login sessions: PAM's loginuid would refuse logins. Who may
