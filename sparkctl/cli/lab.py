@@ -11,8 +11,9 @@ import typer
 from sparkctl.cli.common import DataFormat, HostsOpt, print_json
 
 app = typer.Typer(no_args_is_help=True, help=(
-    "Simulated DGX Spark clusters on this machine: namespaces, veths named like the ConnectX-7 "
-    "twins, sshd. Needs root. Every later command reaches a lab with --lab NAME."))
+    "Simulated DGX Spark clusters on this machine: systemd nodes (NetworkManager, netplan, "
+    "sshd) in namespaces with veths named like the ConnectX-7 twins. Needs root. Every later "
+    "command reaches a lab with --lab NAME."))
 
 NameOpt = Annotated[str, typer.Option(
     "--name", "-n", help="Lab name (1-8 lowercase letters/digits); labs with different names "
@@ -174,6 +175,19 @@ def ssh(
     code = shell.run_on_node(record, node, list(command), timeout=timeout)
     sys.stdout.flush()
     raise typer.Exit(code)
+
+
+@app.command("reboot")
+def reboot(
+    nodes: Annotated[list[str], typer.Argument(help="Node names, e.g. spark-1 spark-2.")],
+    name: NameOpt = "lab",
+) -> None:
+    """Reboot nodes (their systemd restarts; links come up from what the node has persisted,
+    as after a real reboot) and wait until their sshd answers."""
+    from sparkctl.lab import lifecycle
+
+    for node, seconds in lifecycle.reboot(name, list(nodes)).items():
+        _echo(f"{node} rebooted, sshd answering after {seconds:.1f} s")
 
 
 @app.command("console", context_settings={"allow_interspersed_args": False})
