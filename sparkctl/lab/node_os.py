@@ -154,13 +154,14 @@ DIVERSIONS: tuple[Diversion, ...] = (
 )
 
 UNITS: tuple[UnitChange, ...] = (
-    UnitChange("enable", BRIDGE_UNIT, SHIM, "The udev stand-in above."),
+    UnitChange("enable", BRIDGE_UNIT, SHIM, "Runs the udev stand-in at every boot."),
     UnitChange("mask", "sshd-keygen.service", SHIM,
                "`lab up` makes each node's ed25519 host key (and records it); generating RSA "
                "and ECDSA keys on every first boot costs ~1 s of CPU per node."),
     UnitChange("disable", "apt-daily.timer", SHIM,
                "Nodes have no internet; a timed apt run would only take the dpkg lock."),
-    UnitChange("disable", "apt-daily-upgrade.timer", SHIM, "As apt-daily.timer."),
+    UnitChange("disable", "apt-daily-upgrade.timer", SHIM,
+               "Nodes have no internet; unattended upgrades cannot run."),
 )
 
 

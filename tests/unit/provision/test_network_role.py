@@ -162,3 +162,18 @@ def test_mgmt_link_is_found_from_the_ssh_session_and_compared():
                          timeout=10, check=True).stdout
     assert mgmt.find(json.loads(out), "127.0.0.1") == ("lo", ["127.0.0.1/8"])
     assert mgmt.find(json.loads(out), "192.0.2.77") == (None, [])
+
+
+def test_link_check_leaves_a_twin_without_carrier_to_networkd_but_not_one_set_down():
+    """networkd holds a twin's address back while its cable or peer is out; a twin set down
+    by hand is drift the role applies netplan for."""
+    link = _module("sparkctl_link")
+    plan = [{"name": "enP2p1s0f1np1", "address": "192.168.101.2/24", "mtu": 9000}]
+    # As `ip -j addr` shows a twin whose peer went down: UP, no LOWER_UP, no address.
+    no_carrier = {"enP2p1s0f1np1": {"ifname": "enP2p1s0f1np1", "mtu": 9000,
+                                    "flags": ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"],
+                                    "addr_info": []}}
+    assert link.plan_actions(no_carrier, plan, []) == ([], [])
+    set_down = {"enP2p1s0f1np1": {**no_carrier["enP2p1s0f1np1"],
+                                  "flags": ["BROADCAST", "MULTICAST"]}}
+    assert link.plan_actions(set_down, plan, [])[1] == ["enP2p1s0f1np1 is down"]

@@ -21,8 +21,9 @@ DOCUMENTATION = r"""
 module: sparkctl_link
 short_description: Check ConnectX-7 twins against the plan and remove stray addresses
 description:
-  - Planned interfaces must carry their planned IPv4 address and MTU and be up (netplan's
-    job); a difference is reported and fails the task.
+  - Planned interfaces must be up and, while they have carrier, carry their planned IPv4
+    address and MTU (netplan's job); a difference is reported and fails the task (in check
+    mode it is reported as a change).
   - No NetworkManager connection may be active on a planned or purged interface.
   - Stray IPv4 addresses and IPv6 link-local addresses on planned and purged interfaces are
     removed (check mode only reports them).
@@ -136,14 +137,17 @@ def plan_actions(state, interfaces, purge, nm=None):
             if item is not None:
                 problems.append(f"interface {name} does not exist")
             continue
-        if item is not None:
+        flags = link.get("flags", [])
+        if item is not None and "UP" not in flags:
+            problems.append(f"{name} is down")
+        elif item is not None and "LOWER_UP" in flags:
+            # Without carrier (cable out, peer down) systemd-networkd holds the address back
+            # until the link returns: that is netplan's plan working, not a difference.
             mtu, address = int(item["mtu"]), item["address"]
             if link.get("mtu") != mtu:
                 problems.append(f"{name} has MTU {link.get('mtu')}, the plan says {mtu}")
             if address not in _ipv4(link):
                 problems.append(f"{name} lacks its planned address {address}")
-            if "UP" not in link.get("flags", []):
-                problems.append(f"{name} is down")
         nm_state, connection = nm.get(name, ("", ""))
         if nm_state.startswith(ACTIVE_NM_STATES) and connection not in ("", "--"):
             problems.append(f"NetworkManager still holds {name} (connection "
@@ -193,6 +197,10 @@ def main():
     actions, problems = plan_actions(before, params["interfaces"], params["purge"],
                                      nm_devices(module))
     described = [describe(a) for a in actions]
+    if problems and module.check_mode and not params["verify_only"]:
+        # The role runs `netplan apply` when the live state differs; a dry run says so.
+        module.exit_json(changed=True, problems=problems, actions=described,
+                         msg="netplan apply would bring: " + "; ".join(problems))
     if problems:
         module.fail_json(msg="netplan did not bring the twins to the plan: "
                          + "; ".join(problems), problems=problems, actions=described)
