@@ -43,9 +43,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-address: {description: The management address., type: str, returned: always}
-interface: {description: The interface holding it (null when none does)., type: str, returned: always}
-addresses: {description: IPv4 addresses (CIDR) on that interface., type: list, elements: str, returned: always}
+address:
+  description: The management address.
+  type: str
+  returned: always
+interface:
+  description: The interface holding it (null when none does).
+  type: str
+  returned: always
+addresses:
+  description: IPv4 addresses (CIDR) on that interface.
+  type: list
+  elements: str
+  returned: always
 """
 
 import json
