@@ -18,7 +18,7 @@ from sparkctl.render.bundle import content_dir
 
 ROLE = content_dir("playbooks") / "roles" / "network"
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nmcli"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nmcli"
 VALIDATOR = ROLE / "files" / "netplan-validate"
 DEST = "/etc/netplan/40-sparkctl.yaml"
 CX7 = {"enp1s0f0np0", "enP2p1s0f0np0", "enp1s0f1np1", "enP2p1s0f1np1"}
