@@ -242,6 +242,25 @@ def fault(
           f"(undo with `sparkctl lab fault clear --name {name}`)")
 
 
+@app.command("shims")
+def shims(format: FormatOpt = DataFormat.table) -> None:
+    """Where a lab node differs from stock Debian: the DGX OS files it adds and every lab-only
+    shim, each with its reason (sparkctl/lab/node_os.py)."""
+    from sparkctl.lab.node_os import shim_table
+
+    rows = [{"kind": k, "what": w, "where": p, "why": y} for k, w, p, y in shim_table()]
+    if format == DataFormat.json:
+        print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("kind", "what", "where", "why")
+    for r in rows:
+        table.add_row(r["kind"], r["what"], r["where"], r["why"])
+    Console().print(table)
+
+
 @app.command("prereqs")
 def prereqs(
     install: Annotated[bool, typer.Option(

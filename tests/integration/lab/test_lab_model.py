@@ -163,3 +163,20 @@ def test_shadow_gets_the_password_hash_of_one_user_only():
         access.shadow_with_password(shadow, "nobody2", "$6$x")
     password = access.new_password()
     assert len(password) == 24 and password.isalnum() and password != access.new_password()
+
+
+def test_lab_shims_prints_every_entry_with_its_reason():
+    import json
+    import subprocess
+    import sys
+
+    from sparkctl.lab import node_os
+
+    out = subprocess.run([sys.executable, "-m", "sparkctl", "lab", "shims", "-f", "json"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["kind"], r["where"]) for r in rows] == [(k, p) for k, _, p, _ in
+                                                       node_os.shim_table()]
+    assert {"/usr/bin/udevadm", "/usr/lib/netplan/00-network-manager-all.yaml"} <= {
+        r["where"] for r in rows}
