@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sparkctl.discover.findings import DRIFT, NOTE, Finding
 from sparkctl.discover.observe import Endpoint, Observation
 from sparkctl.discover.reports import InterfaceReport, NodeReport
-from sparkctl.topology.hardware import LINE_RATE_MBPS, RAILS, netdev
+from sparkctl.topology.hardware import RAILS, netdev
 from sparkctl.topology.model import PortRef
+
+if TYPE_CHECKING:
+    from sparkctl.platform import Platform
 
 
 @dataclass(frozen=True)
 class RailContext:
     reports: dict[str, NodeReport]
-    platform: str | None  # "dgx-spark", "lab", or None when unknown
+    platform: Platform | None  # None when unknown (bare hosts that are not DGX Sparks)
     planned_mtu: int | None  # None without a declaration
     window_s: float
     planned_addresses: dict[tuple[str, str], str] | None = None  # (node, netdev) -> "a.b.c.d/24"
@@ -110,12 +114,12 @@ def _cabled_endpoints(observation: Observation) -> list[Endpoint]:
 
 
 def speed_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
-    if ctx.platform == "lab":
-        return [Finding("speed-not-checked", NOTE, "lab",
-                        "line rate not checked: lab links are veths with a fixed 10000 Mb/s, "
-                        "shaped by tc rather than negotiated")]
-    if ctx.platform != "dgx-spark":
+    if ctx.platform is None:
         return []
+    if ctx.platform.link_speed_mbps is None:
+        return [Finding("speed-not-checked", NOTE, ctx.platform.name,
+                        f"line rate not checked: {ctx.platform.link_speed_note}")]
+    line_rate = ctx.platform.link_speed_mbps
     found = []
     for end in _cabled_endpoints(observation):
         iface = ctx.iface(end.node, end.netdev)
@@ -126,7 +130,7 @@ def speed_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
             found.append(Finding("speed-unknown", NOTE, str(end.port_ref),
                                  f"{end}: the driver reports no speed",
                                  f"check `ethtool {end.netdev}` on {end.node}"))
-        elif iface.speed_mbps < LINE_RATE_MBPS:
+        elif iface.speed_mbps < line_rate:
             fix = (f"force 200G on the switch port (autonegotiation off, matching FEC), and on "
                    f"{end.node}: `ethtool -s {end.netdev} speed 200000 autoneg off`"
                    if to_switch else
@@ -134,7 +138,7 @@ def speed_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
                    "QSFP cable")
             found.append(Finding(
                 "slow-link", DRIFT, str(end.port_ref),
-                f"{end} links at {iface.speed_mbps} Mb/s; a Spark port runs at {LINE_RATE_MBPS}",
+                f"{end} links at {iface.speed_mbps} Mb/s; a Spark port runs at {line_rate}",
                 fix))
     return found
 

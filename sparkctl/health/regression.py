@@ -63,12 +63,13 @@ def regression_checks(samples: Sequence[Sample], store, target: str,
     run that produced them is recorded. Health and validate runs share the series."""
     out = []
     for sample in samples:
-        if sample.metric not in WATCHED_METRICS:
+        if sample.metric not in WATCHED_METRICS or sample.value is None:
             continue
         history = store.series(sample.metric, sample.labels_key, limit=policy.window,
                                target=target)
         check = judge_regression(sample.metric, sample.subject, sample.value,
-                                 [p.value for p in history], policy, unit=sample.unit)
+                                 [p.value for p in history if p.value is not None], policy,
+                                 unit=sample.unit)
         if check is not None:
             out.append(check)
     return out
