@@ -53,8 +53,10 @@ def connect_stage(connect_timeout: float) -> Stage:
     def run(session: Session) -> None:
         endpoints = [endpoint_for(n.name, n.connection) for n in session.nodes]
         started = time.monotonic()
+        # Ends a little before the stage would be cut off, so a node that never finishes its
+        # handshake is reported as such (node.ssh fail), not as "not measured".
         pool = ProbePool(endpoints, connect_timeout=max(0.5, connect_timeout),
-                         deadline=session.budget.deadline - FINISH_RESERVE_S)
+                         deadline=session.budget.deadline - FINISH_RESERVE_S - 0.3)
         session.pool = pool
         pool.__enter__()
         took = time.monotonic() - started
