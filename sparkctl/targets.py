@@ -163,14 +163,23 @@ def _ansible_warnings() -> Iterator[list[str]]:
     caught: list[str] = []
     original = Display.warning
 
+    original_error = getattr(Display, "error_as_warning", None)
+
     def keep(self, msg, *args, **kwargs):  # noqa: ANN001 - Display's own signature
         caught.append(str(msg))
 
+    def keep_error(self, msg, exception=None, *args, **kwargs):  # noqa: ANN001
+        caught.append(f"{msg} {exception}" if exception is not None else str(msg))
+
     Display.warning = keep  # type: ignore[method-assign]
+    if original_error is not None:
+        Display.error_as_warning = keep_error  # type: ignore[method-assign]
     try:
         yield caught
     finally:
         Display.warning = original  # type: ignore[method-assign]
+        if original_error is not None:
+            Display.error_as_warning = original_error  # type: ignore[method-assign]
 
 
 def _plain(value: Any) -> Any:
@@ -182,9 +191,9 @@ def _parse_failure(path: Path, warnings: list[str], exc: Exception) -> InputErro
     detail = next((w for w in warnings if "'yaml' plugin" in w or "'auto' plugin" in w),
                   warnings[0] if warnings else str(exc))
     reason = detail.split("\n")[0]
-    for prefix in ("Failed to parse inventory with 'auto' plugin: ",
-                   "Failed to parse inventory with 'yaml' plugin: "):
-        reason = reason.removeprefix(prefix)
+    for plugin in ("auto", "yaml"):
+        for sep in (": ", ". "):
+            reason = reason.removeprefix(f"Failed to parse inventory with '{plugin}' plugin{sep}")
     line = None
     for text in detail.splitlines():
         if text.startswith("Origin: ") and text.count(":") >= 2:
@@ -359,6 +368,8 @@ def target_from_cluster(cluster: Cluster, description: str,
 
 def target_from_inventory(path: Path, description: str | None = None) -> Target:
     hostvars = read_inventory(path)
+    for name, hvars in hostvars.items():  # how to reach each: checked before anything else
+        connection_of(name, hvars, str(path))
     cluster = Cluster.from_spec(spec_from_inventory(_as_inventory(hostvars), str(path)))
     return Target(cluster, path, description or str(path), hostvars,
                   _nodes(cluster, hostvars, path))

@@ -127,31 +127,6 @@ def dump_yaml(data: Any, header: str = "") -> str:
                                         default_flow_style=False, width=100)
 
 
-def _walk(group: dict, inherited: dict, out: dict[str, dict], groups: dict[str, list[str]],
-          name: str) -> None:
-    group = group or {}
-    merged = {**inherited, **(group.get("vars") or {})}
-    members = groups.setdefault(name, [])
-    for host, hvars in (group.get("hosts") or {}).items():
-        out[host] = {**out.get(host, merged), **merged, **(hvars or {})}
-        if host not in members:
-            members.append(host)
-    for child, sub in (group.get("children") or {}).items():
-        _walk(sub, merged, out, groups, child)
-        members += [h for h in groups[child] if h not in members]
-
-
-def host_variables(inventory: dict) -> tuple[dict[str, dict], dict[str, list[str]]]:
-    """Each host's merged variables (all < group < host) and the group membership."""
-    hosts: dict[str, dict] = {}
-    groups: dict[str, list[str]] = {}
-    _walk(inventory.get("all") or {}, {}, hosts, groups, "all")
-    if not groups.get(SPARK_GROUP):
-        raise InputError(f"the inventory has no hosts in group '{SPARK_GROUP}'",
-                         hint="sparkctl inventories list nodes under all.children.sparks.hosts")
-    return hosts, groups
-
-
 # --- previews -------------------------------------------------------------------------------
 
 def role_defaults(roles_dir: Path, roles: tuple[str, ...] = _PREVIEW_DEFAULTS) -> dict:
@@ -165,15 +140,10 @@ def role_defaults(roles_dir: Path, roles: tuple[str, ...] = _PREVIEW_DEFAULTS) -
     return merged
 
 
-def render_previews(inventory: dict, roles_dir: Path) -> dict[str, str]:
-    """relative path -> text of every file the roles will template on every node."""
-    hosts, groups = host_variables(inventory)
-    return previews_for(hosts, groups, roles_dir)
-
-
 def previews_for(hosts: dict[str, dict], groups: dict[str, list[str]],
                  roles_dir: Path) -> dict[str, str]:
-    """The previews from each host's resolved variables (sparkctl.targets: Ansible's)."""
+    """relative path -> text of every file the roles will template on every node, from each
+    host's variables as the resolver read them (sparkctl.targets: Ansible's rules)."""
     defaults = role_defaults(roles_dir)
     hostvars = {h: {**defaults, **v, "inventory_hostname": h} for h, v in hosts.items()}
     files: dict[str, str] = {}

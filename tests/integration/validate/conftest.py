@@ -31,9 +31,8 @@ class ValidationLab:
 
     def context(self):
         from sparkctl.targets import resolve_target
-        from sparkctl.validate.context import context_from_target
 
-        return context_from_target(resolve_target(lab=self.name))
+        return resolve_target(lab=self.name)
 
     def validate(self, *phases: str, budget: float = 120) -> Report:
         from sparkctl.validate.runner import ValidateOptions, validate
