@@ -59,6 +59,7 @@ def _register() -> None:
     # Import order is the order of `sparkctl --help`: model, lab, provisioning, checks, models.
     from sparkctl.cli import (
         analyze,
+        checks,
         demo,
         discover,
         health,
@@ -80,6 +81,7 @@ def _register() -> None:
     provision.register(app)  # render, provision
     app.command("validate")(validate.validate)
     app.add_typer(health.app, name="health")
+    app.add_typer(checks.app, name="checks")
     app.command("discover")(discover.discover)
     app.command("analyze")(analyze.analyze)
     app.command("plan")(plan.plan)

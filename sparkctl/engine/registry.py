@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 VALIDATE, HEALTH, RUNTIME = "validate", "health", "runtime"
 PLATFORM_NEEDS = ("rdma", "gpu")
+# Checks that only say the others could run: a run that judged nothing else verified nothing
+# of what it was asked (sparkctl.engine.outcome).
+PRECONDITIONS = frozenset({"node.ssh", "link.facts"})
 
 
 @dataclass(frozen=True)
@@ -139,3 +142,12 @@ def not_applicable(name: str, missing: dict[str, str]) -> list[tuple[CheckSpec, 
         if reasons:
             out.append((check, reasons[0]))
     return out
+
+
+def markdown(checks: list[CheckSpec] | None = None) -> str:
+    """The table README.md carries (a unit test keeps the two equal)."""
+    rows = ["| id | kind | needs | in | what it checks |", "| --- | --- | --- | --- | --- |"]
+    for c in checks if checks is not None else CHECKS.values():
+        rows.append(f"| `{c.id}` | {c.kind} | {' '.join(c.needs) or '-'} | "
+                    f"{' '.join(c.in_)} | {c.summary} |")
+    return "\n".join(rows) + "\n"

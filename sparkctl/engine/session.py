@@ -212,8 +212,10 @@ def finish(session: Session, started: datetime, extra: list[CheckResult] | None 
                     "; what it had not measured yet is skipped.",
                     "Check the node: a frozen sshd, a hung kernel (unified-memory OOM), or a "
                     "management link that went down.")
-    return Report.from_checks([*checks.values(), *(extra or [])], started=started,
-                              duration_s=time.monotonic() - session.budget.started)
+    from sparkctl.engine.outcome import with_outcome
+
+    return with_outcome(Report.from_checks([*checks.values(), *(extra or [])], started=started,
+                                           duration_s=time.monotonic() - session.budget.started))
 
 
 def now() -> datetime:

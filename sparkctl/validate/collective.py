@@ -303,12 +303,17 @@ def collective_stage(options: CollectiveOptions = CollectiveOptions()):
 
     def expected(session) -> list[tuple[str, str]]:
         if len(session.nodes) < 2:
-            return []
+            return [("collective.all_reduce", SUBJECT)]
         return [(i, SUBJECT) for i in collective_ids(session.target, options)] + [
             ("collective.transport", SUBJECT)]
 
     def run(session) -> None:
+        from sparkctl.engine.session import skipped
+
         if len(session.nodes) < 2:
+            session.record(skipped("collective.all_reduce", SUBJECT,
+                                   "Not run: a collective needs two nodes or more; this "
+                                   "cluster has one."))
             return
         names = [n.name for n in session.nodes]
         down = [n for n in names if session.unreachable(n)]

@@ -63,7 +63,8 @@ def rail_stage(options: RailOptions = RailOptions()) -> Stage:
         probe_rails(session, options)
 
     return Stage("rails", run, lambda s: [("rail.bandwidth", t.subject)
-                                          for t in planned_tests(s, options)], min_s=3.0)
+                                          for t in planned_tests(s, options)]
+                 or [("rail.bandwidth", "cluster")], min_s=3.0)
 
 
 def probe_rails(session: Session, options: RailOptions = RailOptions()) -> None:
@@ -74,6 +75,10 @@ def probe_rails(session: Session, options: RailOptions = RailOptions()) -> None:
     seconds = options.seconds or platform.rail_seconds
     parallel = options.parallel if options.parallel is not None else platform.rail_parallel
     probe = _Probe(planned_tests(session, options))
+    if not probe.tests:
+        session.record(skipped("rail.bandwidth", "cluster", "Not run: no planned rail has a "
+                                                            "peer to measure against."))
+        return
 
     def publish() -> None:
         measured = [t for t in probe.tests if t in probe.outcomes]
