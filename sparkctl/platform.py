@@ -115,9 +115,8 @@ def lab_platform(rate_mbit: float | None, scale: float = 1.0) -> Platform:
         name="lab", description="a simulated Spark (lab node)",
         has_rdma=False, has_gpu=False, runs_containers=False,
         link_speed_mbps=None,
-        link_speed_note=f"lab links are veths that report a fixed {LAB_VETH_SPEED_MBPS} Mb/s "
-                        "whatever they carry; the lab's line rate is its tc shaping, which "
-                        "rail.bandwidth measures",
+        link_speed_note=f"a veth reports a fixed {LAB_VETH_SPEED_MBPS} Mb/s whatever it carries; "
+                        "the lab's line rate is its tc shaping, which rail.bandwidth measures",
         rail_tool=RailTool.IPERF3, rail_floor=floor, rail_scale=scale,
         # The lab's 2 cores are its bottleneck: two tests at a time, 2 s each.
         rail_seconds=2.0, rail_parallel=2,
