@@ -79,6 +79,8 @@ def health(
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Cron mode: print nothing when healthy, one line otherwise "
                               "(the -o file is still written, in every format).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Progress on stderr.")
+                       ] = False,
 ) -> None:
     """Check every node quickly (no bandwidth load unless --probe) within --budget seconds.
 
@@ -110,7 +112,8 @@ def health(
     db_path = db or default_db_path()
     request = HealthRequest(options, None if no_history else db_path, retention_days,
                             lock_file or lock_path_for(db_path, target_key(target)), wait)
-    run = health_target(target, request)
+    log = (lambda m: typer.echo(f"health: {m}", err=True)) if verbose else None
+    run = health_target(target, request, log)
     color = output is None and not quiet and sys.stdout.isatty()
     emit(exporters.render(run, output_format.value, color=color), output, quiet=quiet,
          summary=exporters.summary_line(run), healthy=run.report.verdict == "pass")

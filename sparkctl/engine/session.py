@@ -143,6 +143,7 @@ def run_stages(session: Session, stages: list[Stage]) -> None:
                                               "budget was spent before this check could start.")
             return
         error: list[BaseException] = []
+        session.log(f"{stage.name}: starting ({budget.left():.1f} s of the budget left)")
 
         def work(stage: Stage = stage, error: list[BaseException] = error) -> None:
             try:

@@ -68,10 +68,12 @@ def stages(options: HealthOptions, store: HistoryStore | None, key: str) -> list
     return chosen
 
 
-def run_health(target, options: HealthOptions, store: HistoryStore | None) -> HealthRun:
-    """The checks, judged; nothing recorded (health_target records)."""
+def run_health(target, options: HealthOptions, store: HistoryStore | None,
+               log=None) -> HealthRun:
+    """The checks, judged; nothing recorded (health_target records). `log`: progress lines."""
     started_at = now()
-    session = Session(target, Budget(options.budget_s, started=options.started))
+    session = Session(target, Budget(options.budget_s, started=options.started),
+                      log=log or (lambda _m: None))
     key = target_key(target)
     selection = registry.HEALTH
     try:
@@ -105,7 +107,7 @@ class HealthRequest:
     wait_s: float = 0.0  # how long to wait for another run's lock
 
 
-def health_target(target, request: HealthRequest) -> HealthRun:
+def health_target(target, request: HealthRequest, log=None) -> HealthRun:
     """A health run as cron runs it: the target's health lock (and, with --probe, its
     measurement lock), the checks, and the run recorded in the history."""
     import time
@@ -124,9 +126,9 @@ def health_target(target, request: HealthRequest) -> HealthRun:
                                                            request.wait_s)).waited_s
         options = _restarted(request.options, started + waited)
         if db is None:
-            return run_health(target, options, None)
+            return run_health(target, options, None, log)
         with HistoryStore(db, retention_days=request.retention_days) as store:
-            run = run_health(target, options, store)
+            run = run_health(target, options, store, log)
             run.run_id = store.record_run(run.report, run.samples, target=run.target)
             return run
 

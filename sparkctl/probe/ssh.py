@@ -153,9 +153,12 @@ class RemoteProcess:
             self.channel = transport.open_session(timeout=min(timeout, 10.0))
             self.channel.settimeout(0.2)
             self.channel.exec_command(wrapped)
-        except Exception as exc:  # the connection died between commands
-            self.error = f"unreachable: {exc}"
+        except Exception as exc:  # the connection died between commands, or froze
+            self.error = (f"unreachable: {host} stopped answering (no channel opened: "
+                          f"{str(exc).rstrip('.') or 'timeout'})")
             self.channel = None
+            if on_lost is not None:
+                on_lost(self.error)
 
     def _pump(self) -> bool:
         """Move what arrived into the buffers; True once the command has exited."""
@@ -260,6 +263,7 @@ class ProbePool:
     sessions: dict[str, SshSession] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     _running: list[RemoteProcess] = field(default_factory=list, repr=False)
+    _opening: dict[str, int] = field(default_factory=dict, repr=False)  # channels being opened
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _abandoned: bool = field(default=False, repr=False)
 
@@ -319,14 +323,22 @@ class ProbePool:
     def in_flight(self) -> list[str]:
         """Hosts with a command started and not yet collected (who a cut-off run waited on)."""
         with self._lock:
-            return sorted({p.host for p in self._running if not p.finished})
+            return sorted({p.host for p in self._running if not p.finished}
+                          | {h for h, n in self._opening.items() if n})
 
     def start(self, host: str, command: str, timeout: float) -> RemoteProcess:
         if not self.reachable(host):
             return RemoteProcess(host, command, timeout,
                                  error=self.failures.get(host, "unreachable: unknown host"))
-        proc = self.sessions[host].start(command, timeout,
-                                         on_lost=lambda why: self.mark_lost(host, why))
+        with self._lock:
+            self._opening[host] = self._opening.get(host, 0) + 1
+        try:
+            # Opening a channel waits for the node: a frozen one holds us here.
+            proc = self.sessions[host].start(command, timeout,
+                                             on_lost=lambda why: self.mark_lost(host, why))
+        finally:
+            with self._lock:
+                self._opening[host] -= 1
         with self._lock:
             self._running.append(proc)
         return proc
