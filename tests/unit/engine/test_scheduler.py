@@ -110,3 +110,27 @@ def test_platform_needs_make_checks_not_applicable_with_why():
     assert health["rdma.counter_delta"] == "lab nodes have no RDMA devices"
     assert "link.mtu" not in health
     assert registry.not_applicable(registry.VALIDATE, {}) == []
+
+
+def test_readme_lists_the_check_registry():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("<!-- checks registry:")
+    block = readme[readme.index("\n", start) + 1:readme.index("<!-- end of checks registry -->")]
+    assert block == registry.markdown(), "run `sparkctl checks list -f markdown` into README"
+
+
+def test_checks_list_command():
+    import json
+
+    from typer.testing import CliRunner
+
+    from sparkctl.cli.app import app
+
+    done = CliRunner().invoke(app, ["checks", "list", "--in", "health", "-f", "json"])
+    assert done.exit_code == 0
+    ids = {c["id"] for c in json.loads(done.output)}
+    assert {"node.ssh", "host.disk", "rail.bandwidth"} <= ids and "collective.all_reduce" not in ids
+    bad = CliRunner().invoke(app, ["checks", "list", "--in", "nope"])
+    assert bad.exit_code == 2
