@@ -165,21 +165,22 @@ def _ansible_warnings() -> Iterator[list[str]]:
 
     original_error = getattr(Display, "error_as_warning", None)
 
-    def keep(self, msg, *args, **kwargs):  # noqa: ANN001 - Display's own signature
+    def keep(self: object, msg: object, *args: object, **kwargs: object) -> None:
         caught.append(str(msg))
 
-    def keep_error(self, msg, exception=None, *args, **kwargs):  # noqa: ANN001
+    def keep_error(self: object, msg: object, exception: object = None, *args: object,
+                   **kwargs: object) -> None:
         caught.append(f"{msg} {exception}" if exception is not None else str(msg))
 
-    Display.warning = keep  # type: ignore[method-assign]
+    setattr(Display, "warning", keep)  # noqa: B010 - patched for the read, then restored
     if original_error is not None:
-        Display.error_as_warning = keep_error  # type: ignore[method-assign]
+        setattr(Display, "error_as_warning", keep_error)  # noqa: B010
     try:
         yield caught
     finally:
-        Display.warning = original  # type: ignore[method-assign]
+        setattr(Display, "warning", original)  # noqa: B010
         if original_error is not None:
-            Display.error_as_warning = original_error  # type: ignore[method-assign]
+            setattr(Display, "error_as_warning", original_error)  # noqa: B010
 
 
 def _plain(value: Any) -> Any:
@@ -265,7 +266,7 @@ def _index(hvars: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _as_inventory(hostvars: dict[str, dict[str, Any]]) -> dict:
+def _as_inventory(hostvars: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The resolved host vars in the DESIGN.md inventory shape (what spec_from_inventory reads):
     every host carries all of its variables; the group carries those all hosts share."""
     values = list(hostvars.values())
@@ -400,6 +401,7 @@ def resolve_target(*, topology: str | None = None, hosts: str | None = None,
         return target_from_inventory(Path(inventory))
     from sparkctl.lab.paths import lab_inventory_path  # lazy: only --lab needs the lab
 
+    assert lab is not None  # exactly one target was given, and it is not another kind
     path = lab_inventory_path(lab)
     if not path.exists():
         raise InputError(f"no lab named {lab!r} is up",

@@ -165,11 +165,11 @@ class Report:
                 "message": prefix + check.diagnosis,
             })
             failure.text = _failure_text(check)
-        tree = ET.ElementTree(ET.Element("testsuites"))
-        tree.getroot().append(suite)
-        ET.indent(tree, space="  ")
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
-            tree.getroot(), encoding="unicode") + "\n"
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root, space="  ")
+        text: str = ET.tostring(root, encoding="unicode")
+        return '<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n"
 
 
 def overall_verdict(checks: Iterable[CheckResult]) -> Verdict:

@@ -83,10 +83,10 @@ def validate(
 
     if quick and only:
         raise InputError("--quick and --only both pick phases", hint="use one of them")
-    budget = budget_option(budget)
+    budget_s = budget_option(budget)
     phases = ("links",) if quick else tuple(p.value for p in only) if only else PHASES
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    options = ValidateOptions(phases=phases, budget_s=budget or (90.0 if quick else 600.0),
+    options = ValidateOptions(phases=phases, budget_s=budget_s or (90.0 if quick else 600.0),
                               rail_tcp=tcp, all_gather=all_gather, started=started)
     log = (lambda m: typer.echo(f"validate: {m}", err=True)) if verbose else None
     request = ValidateRequest(options, None if no_history else (db or default_db_path()),

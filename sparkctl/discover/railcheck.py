@@ -34,6 +34,12 @@ class RailContext:
         return report.interface(name) if report else None
 
 
+def _dev(ref: PortRef, rail: int) -> str:
+    """The netdev of one rail of a Spark's port (never the switch end)."""
+    assert ref.port is not None, ref
+    return netdev(ref.port, rail)
+
+
 def why_down(iface: InterfaceReport | None, window_s: float) -> str:
     if iface is None or not iface.exists:
         return "the netdev does not exist (mlx5 driver not loaded?)"
@@ -61,7 +67,7 @@ def port_state(ref: PortRef, ctx: RailContext) -> str | None:
     """Why a port carries no observed cable, for missing-cable findings."""
     states = []
     for rail in RAILS:
-        name = netdev(ref.port, rail)
+        name = _dev(ref, rail)
         states.append(f"{name}: {why_down(ctx.iface(ref.node, name), ctx.window_s)}")
     return f"{ref}: " + ", ".join(states)
 
@@ -75,11 +81,11 @@ def twin_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
         for rail in RAILS:
             if rail in item.rails:
                 continue
-            name_of = {e: netdev(e.port, rail) for e in ends}
+            name_of = {e: _dev(e, rail) for e in ends}
             ifaces = {e: ctx.iface(e.node, name_of[e]) for e in ends}
             causes = {e: why_down(ifaces[e], ctx.window_s) for e in ends}
-            admin_down = [e for e in ends if ifaces[e] is not None and ifaces[e].exists
-                          and not ifaces[e].admin_up]
+            admin_down = [e for e, i in ifaces.items()
+                          if i is not None and i.exists and not i.admin_up]
             subjects = admin_down or ends
             up_rail = item.rails[0] if item.rails else None
             for subject in subjects:
@@ -87,7 +93,7 @@ def twin_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
                 message = (f"only one twin up on {subject}: rail {rail} ({name_of[subject]}) is "
                            f"{causes[subject]}")
                 if up_rail is not None:
-                    message += f"; rail {up_rail} ({netdev(subject.port, up_rail)}) works"
+                    message += f"; rail {up_rail} ({_dev(subject, up_rail)}) works"
                 if others:
                     message += f" [{'; '.join(others)}]"
                 fix = _fix_down(subject.node, ifaces[subject], [str(e) for e in ends])
@@ -109,7 +115,8 @@ def _cabled_endpoints(observation: Observation) -> list[Endpoint]:
             if ref.is_switch:
                 continue
             for rail in item.rails:
-                ends.append(Endpoint(ref.node, ref.port, rail, netdev(ref.port, rail)))
+                assert ref.port is not None
+                ends.append(Endpoint(ref.node, ref.port, rail, _dev(ref, rail)))
     return sorted(set(ends))
 
 
@@ -176,8 +183,8 @@ def mtu_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
             continue
         for rail in item.rails:
             a, b = item.cable.a, item.cable.b
-            ia = ctx.iface(a.node, netdev(a.port, rail))
-            ib = ctx.iface(b.node, netdev(b.port, rail))
+            ia = ctx.iface(a.node, _dev(a, rail))
+            ib = ctx.iface(b.node, _dev(b, rail))
             if ia and ib and ia.mtu and ib.mtu and ia.mtu != ib.mtu:
                 small = (a, ia) if ia.mtu < ib.mtu else (b, ib)
                 big = max(ia.mtu, ib.mtu)
@@ -195,8 +202,9 @@ def address_findings(observation: Observation, ctx: RailContext) -> list[Finding
     ports = sorted({r for c in observation.cables for r in c.cable.ends() if not r.is_switch},
                    key=lambda r: (r.node, r.port))
     for ref in ports:
-        twins = [ctx.iface(ref.node, netdev(ref.port, rail)) for rail in RAILS]
-        if any(t is None for t in twins):
+        found_twins = [ctx.iface(ref.node, _dev(ref, rail)) for rail in RAILS]
+        twins = [t for t in found_twins if t is not None]
+        if len(twins) < len(RAILS):
             continue
         addressed = [t for t in twins if t.ipv4]
         if len(addressed) == 1:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.engine.session import FINISH_RESERVE_S, Session, Stage, skipped
@@ -22,6 +24,11 @@ from sparkctl.validate import reachability as R
 from sparkctl.validate.facts import FactsError, NodeFacts, parse_node_facts
 from sparkctl.validate.scripts import python_command
 
+if TYPE_CHECKING:
+    from sparkctl.probe.hosts import SshEndpoint
+    from sparkctl.probe.ssh import CommandResult
+    from sparkctl.targets import Node
+
 FACTS_TIMEOUT_S = 15.0
 LINK_CHECK_IDS = ("link.carrier", "link.speed", "link.mtu", "link.address")
 RDMA_CHECK_IDS = ("rdma.port", "rdma.gid")
@@ -29,14 +36,15 @@ RDMA_CHECK_IDS = ("rdma.port", "rdma.gid")
 
 # --- node.ssh -----------------------------------------------------------------------------
 
-def ssh_command(ep) -> str:
+def ssh_command(ep: SshEndpoint) -> str:
     """The ssh command line that reaches the node the way the probe does."""
     hops = ",".join(f"{j.user + '@' if j.user else ''}{j.address}:{j.port}" for j in ep.jumps)
     jump = f" -J {hops}" if hops else ""
     return f"ssh -p {ep.port}{jump} {ep.user + '@' if ep.user else ''}{ep.address}"
 
 
-def judge_ssh(name: str, endpoint, error: str | None, seconds: float | None = None
+def judge_ssh(name: str, endpoint: SshEndpoint, error: str | None,
+              seconds: float | None = None
               ) -> CheckResult:
     where = endpoint.describe()
     if error:
@@ -69,14 +77,14 @@ def connect_stage(connect_timeout: float) -> Stage:
 
 # --- link facts ---------------------------------------------------------------------------
 
-def facts_request(session: Session, node, ethtool_stats: bool) -> dict:
+def facts_request(session: Session, node: Node, ethtool_stats: bool) -> dict[str, object]:
     platform = session.platform
     return {"netdevs": sorted({i.name for i in node.interfaces} | set(all_netdevs())),
             "hcas": [i.hca for i in node.interfaces] if platform.has_rdma else [],
             "ethtool_stats": ethtool_stats and platform.has_rdma}
 
 
-def facts_command(session: Session, node, ethtool_stats: bool) -> str:
+def facts_command(session: Session, node: Node, ethtool_stats: bool) -> str:
     return python_command("link_facts", facts_request(session, node, ethtool_stats))
 
 
@@ -127,7 +135,8 @@ def judge_links(session: Session, facts: dict[str, NodeFacts], counters: bool) -
             counters=counters))
 
 
-def _node_link_subjects(session: Session, node, counters: bool) -> list[tuple[str, str]]:
+def _node_link_subjects(session: Session, node: Node, counters: bool
+                        ) -> list[tuple[str, str]]:
     return [(c, s) for c, s in link_expected(session, counters) if c != "link.facts"
             and s.split("/")[0] == node.name]
 
@@ -142,12 +151,15 @@ def facts_stage(counters: bool, judge: bool = True) -> Stage:
     them is known before any bandwidth test waits on it."""
 
     def run(session: Session) -> None:
-        names = [n.name for n in session.nodes if session.pool.reachable(n.name)]
+        names = [n.name for n in session.nodes if session.probes.reachable(n.name)]
         by_name = {n.name: n for n in session.nodes}
         timeout = session.budget.timeout(FACTS_TIMEOUT_S, reserve=FINISH_RESERVE_S)
-        results = session.parallel([
-            (lambda n=n: session.pool.run(n, facts_command(session, by_name[n], counters),
-                                          timeout)) for n in names])
+
+        def ask(name: str) -> CommandResult:
+            return session.probes.run(name, facts_command(session, by_name[name], counters),
+                                      timeout)
+
+        results = session.parallel([partial(ask, n) for n in names])
         facts: dict[str, NodeFacts] = {}
         for name, result in zip(names, results, strict=True):
             if result is None:
@@ -202,7 +214,7 @@ def judge_reach(session: Session, reports: dict[str, R.ReachReport | str],
                                            refused_is_reachable=refused_is_reachable))
 
 
-def parse_reach_result(result) -> R.ReachReport | str:
+def parse_reach_result(result: CommandResult | None) -> R.ReachReport | str:
     if result is None:
         return "no reachability result within the budget"
     try:
@@ -224,14 +236,14 @@ def reach_stage(plan: ReachPlan = ReachPlan()) -> Stage:
     def run(session: Session) -> None:
         facts = session.data.get("facts", {})
         reachable = [n for n in session.nodes if n.name in facts
-                     and session.pool.reachable(n.name)]
+                     and session.probes.reachable(n.name)]
         budget = session.budget
         listen_s = budget.timeout(LISTENER_READY_S + REACH_TIMEOUT_S + 5, FINISH_RESERVE_S)
         listeners: dict[str, RemoteProcess] = {}
         for node in reachable:
             request = {"addresses": [str(i.address.ip) for i in node.interfaces],
                        "seconds": listen_s}
-            listeners[node.name] = session.pool.start(
+            listeners[node.name] = session.probes.start(
                 node.name, python_command("tcp_listen", request), listen_s + 2)
         ports: dict[str, int] = {}
         listener_errors: dict[str, str] = {}
@@ -252,9 +264,10 @@ def reach_stage(plan: ReachPlan = ReachPlan()) -> Stage:
                     for node in reachable}
         timeout = budget.timeout(REACH_TIMEOUT_S, reserve=FINISH_RESERVE_S)
         names = list(requests)
-        results = session.parallel([
-            (lambda n=n: session.pool.run(n, python_command("reach", requests[n]), timeout))
-            for n in names])
+        def reach(name: str) -> CommandResult:
+            return session.probes.run(name, python_command("reach", requests[name]), timeout)
+
+        results = session.parallel([partial(reach, n) for n in names])
         reports = {name: parse_reach_result(r) for name, r in zip(names, results, strict=True)}
         listener_reports: dict[str, R.ListenerReport] = {}
         for proc in listeners.values():

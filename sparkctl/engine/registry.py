@@ -31,7 +31,7 @@ class CheckSpec:
     judge: str  # module:function that decides its verdict
     summary: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "needs": list(self.needs),
                 "selections": list(self.in_), "judge": self.judge, "summary": self.summary}
 

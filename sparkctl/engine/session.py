@@ -43,7 +43,7 @@ class Skip:
     subject: str
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "subject": self.subject, "reason": self.reason}
 
 
@@ -79,6 +79,13 @@ class Session:
     @property
     def nodes(self) -> tuple[Node, ...]:
         return self.target.nodes
+
+    @property
+    def probes(self) -> ProbePool:
+        """The connections (the connect stage opens them before any other stage runs)."""
+        if self.pool is None:
+            raise RuntimeError("no connections: the connect stage runs first")
+        return self.pool
 
     def record(self, *checks: CheckResult) -> None:
         """Add (or replace, by id and subject) results; ignored once the stage was cut off."""
@@ -163,7 +170,7 @@ def run_stages(session: Session, stages: list[Stage]) -> None:
             with session._lock:
                 session._open = False  # the abandoned thread's late results are dropped
             for host in waiting:
-                session.pool.mark_lost(host, f"unreachable: {host} stopped answering (a command "
+                session.probes.mark_lost(host, f"unreachable: {host} stopped answering (a command "
                                              f"was still running when the {budget.seconds:g} s "
                                              "budget ended)")
             why = f" (still waiting on {', '.join(waiting)})" if waiting else ""

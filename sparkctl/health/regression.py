@@ -43,18 +43,18 @@ def judge_regression(metric: str, subject: str, value: float, history: Sequence[
     shown = ", ".join(f"{v:g}" for v in window)
     trail = (f"last {len(window)}: {shown}; now {value:g} ({change:+.0f}% vs median {median:g}, "
              f"threshold -{policy.drop_pct:g}%)")
-    common = dict(id=f"regression.{metric}", kind="regression", subject=subject,
-                  measured=round(value, 4), expected=round(floor, 4), unit=unit)
+    def check(verdict: Verdict, diagnosis: str, hint: str | None = None) -> CheckResult:
+        return CheckResult(f"regression.{metric}", "regression", subject, verdict,
+                           round(value, 4), round(floor, 4), unit, diagnosis, hint)
+
     if median > 0 and value < floor:
-        return CheckResult(
-            verdict=Verdict.DEGRADED,
-            diagnosis=f"{metric} fell more than {policy.drop_pct:g}% below its trailing "
-                      f"median: {trail}.",
-            hint="Something changed since the earlier runs: a reseated cable at a lower speed, "
-                 "a firmware or driver update, MTU, or another job sharing the rail. Compare "
-                 "with `sparkctl health history --metric " + metric + "`.",
-            **common)
-    return CheckResult(verdict=Verdict.PASS, diagnosis=f"within its trend: {trail}.", **common)
+        return check(
+            Verdict.DEGRADED,
+            f"{metric} fell more than {policy.drop_pct:g}% below its trailing median: {trail}.",
+            "Something changed since the earlier runs: a reseated cable at a lower speed, "
+            "a firmware or driver update, MTU, or another job sharing the rail. Compare "
+            "with `sparkctl health history --metric " + metric + "`.")
+    return check(Verdict.PASS, f"within its trend: {trail}.")
 
 
 def regression_checks(samples: Sequence[Sample], store, target: str,

@@ -9,6 +9,7 @@ per node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.engine import nodes as N
@@ -51,7 +52,7 @@ def _ask(session: Session, node, timeout: float) -> NodeAnswers:
         "script": build_script(script_plan(session, node)),
     }
     answers = NodeAnswers()
-    running = {k: session.pool.start(node.name, c, timeout) for k, c in commands.items()}
+    running = {k: session.probes.start(node.name, c, timeout) for k, c in commands.items()}
     for key, proc in running.items():
         done = proc.wait()
         if done.error or done.exit_status not in (0, None):
@@ -75,15 +76,14 @@ def health_stage(previous_counters: dict) -> Stage:
     the history before the run starts; the store stays on its own thread)."""
 
     def run(session: Session) -> None:
-        alive = [n for n in session.nodes if session.pool.reachable(n.name)]
+        alive = [n for n in session.nodes if session.probes.reachable(n.name)]
         timeout = max(0.5, session.budget.timeout(COMMAND_TIMEOUT_S,
                                                   reserve=FINISH_RESERVE_S + 2.5))
         answers = dict(zip([n.name for n in alive], session.parallel(
-            [(lambda n=n: _ask(session, n, timeout)) for n in alive], reserve=0.2),
-            strict=True))
+            [partial(_ask, session, n, timeout) for n in alive], reserve=0.2), strict=True))
         for name, got in answers.items():
             if got is None:
-                session.pool.mark_lost(name, f"unreachable: {name} gave no complete answer "
+                session.probes.mark_lost(name, f"unreachable: {name} gave no complete answer "
                                              f"within the {session.budget.seconds:g} s budget "
                                              "(hung or overloaded)")
         judge(session, answers, previous_counters)

@@ -197,6 +197,7 @@ class HistoryStore:
                 "report) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (report.started, ts, report.duration_s, str(report.verdict), target, source,
                  json.dumps(report.to_dict())))
+            assert cur.lastrowid is not None  # an INSERT always sets it
             run_id = int(cur.lastrowid)
             self.db.executemany(
                 "INSERT INTO samples (run_id, ts, metric, labels, subject, value, unit, ok) "

@@ -14,8 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sparkctl.errors import InputError
+
+if TYPE_CHECKING:
+    from sparkctl.targets import Connection, Target
 
 DEFAULT_PORT = 22
 # ssh options a probe acts on (the rest, e.g. ServerAliveInterval, do not change where or
@@ -64,7 +68,7 @@ def _refuse_control(value: str, what: str) -> str:
     return value
 
 
-def command_line_options(connection) -> tuple[list[tuple[str, str]], str | None]:
+def command_line_options(connection: Connection) -> tuple[list[tuple[str, str]], str | None]:
     """(ssh options in the order ssh obtains them, the -F file or None) for a Connection.
 
     Ansible puts User, Port and IdentityFile from the inventory before the host's ssh args.
@@ -120,7 +124,12 @@ def _config_text(options: list[tuple[str, str]], config_file: str | None) -> str
     return head + user
 
 
-def _words(value: str | list | None) -> list[str]:
+@dataclass(frozen=True)
+class _Config:
+    text: str
+
+
+def _words(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
@@ -128,7 +137,7 @@ def _words(value: str | list | None) -> list[str]:
     return value.split()
 
 
-def _jump(spec: str, name: str, config, depth: int) -> SshEndpoint:
+def _jump(spec: str, name: str, config: _Config, depth: int) -> SshEndpoint:
     """One ProxyJump hop, `[user@]host[:port]`, resolved through the same ssh config."""
     user, _, hostport = spec.rpartition("@")
     host, port = hostport, None
@@ -141,7 +150,7 @@ def _jump(spec: str, name: str, config, depth: int) -> SshEndpoint:
     return _from_config(f"{name} (jump {host})", host, options, config, depth + 1)
 
 
-def _from_config(name: str, host: str, options: list[tuple[str, str]], config,
+def _from_config(name: str, host: str, options: list[tuple[str, str]], config: _Config,
                  depth: int) -> SshEndpoint:
     import paramiko
 
@@ -173,18 +182,13 @@ def _from_config(name: str, host: str, options: list[tuple[str, str]], config,
         identities_only=str(looked.get("identitiesonly", "no")).lower() == "yes")
 
 
-@dataclass(frozen=True)
-class _Config:
-    text: str
-
-
-def endpoint_for(name: str, connection) -> SshEndpoint:
+def endpoint_for(name: str, connection: Connection) -> SshEndpoint:
     """The endpoint of a node (a sparkctl.targets.Connection), as ssh would reach it."""
     options, config_file = command_line_options(connection)
     config = _Config(_config_text([], config_file))
     return _from_config(name, connection.host, options, config, 0)
 
 
-def endpoints_for_target(target) -> list[SshEndpoint]:
+def endpoints_for_target(target: Target) -> list[SshEndpoint]:
     """SSH endpoints of every node of a resolved Target (sparkctl.targets.Target)."""
     return [endpoint_for(node.name, node.connection) for node in target.nodes]

@@ -16,8 +16,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sparkctl.probe.hosts import SshEndpoint, default_user
+
+if TYPE_CHECKING:
+    import paramiko
 
 
 @dataclass
@@ -45,7 +49,7 @@ class SshSession:
 
     def __init__(self, endpoint: SshEndpoint, connect_timeout: float = 5.0) -> None:
         self.endpoint = endpoint
-        self._hops: list = []  # jump clients and proxy processes, closed with this session
+        self._hops: list[Any] = []  # jump clients and proxy processes, closed with it
         try:
             self.client = _client(endpoint, connect_timeout, self._hops)
         except BaseException:
@@ -73,15 +77,16 @@ class SshSession:
                 pass
 
 
-def _socket(endpoint: SshEndpoint, timeout: float, hops: list):
+def _socket(endpoint: SshEndpoint, timeout: float, hops: list[Any]) -> Any:
     """The byte stream to `endpoint`'s sshd."""
     import paramiko
 
     if endpoint.jumps:
-        via = None
+        via: paramiko.SSHClient | None = None
         for hop in endpoint.jumps:
             via = _client(hop, timeout, hops, sock=_forward(via, hop, timeout) if via else None)
             hops.append(via)
+        assert via is not None
         return _forward(via, endpoint, timeout)
     if endpoint.proxy_command:
         proxy = paramiko.ProxyCommand(endpoint.proxy_command)
@@ -91,13 +96,17 @@ def _socket(endpoint: SshEndpoint, timeout: float, hops: list):
     return socket.create_connection((endpoint.address, endpoint.port), timeout=timeout)
 
 
-def _forward(via, endpoint: SshEndpoint, timeout: float):
+def _forward(via: paramiko.SSHClient, endpoint: SshEndpoint, timeout: float
+             ) -> paramiko.Channel:
     transport = via.get_transport()
+    if transport is None:
+        raise OSError(f"the jump host before {endpoint.address} closed its connection")
     return transport.open_channel("direct-tcpip", (endpoint.address, endpoint.port),
                                   ("127.0.0.1", 0), timeout=timeout)
 
 
-def _client(endpoint: SshEndpoint, timeout: float, hops: list, sock=None):
+def _client(endpoint: SshEndpoint, timeout: float, hops: list[Any], sock: Any = None
+            ) -> paramiko.SSHClient:
     import paramiko  # lazy: costs ~0.1 s to import
 
     client = paramiko.SSHClient()
@@ -113,7 +122,8 @@ def _client(endpoint: SshEndpoint, timeout: float, hops: list, sock=None):
     keys = endpoint.key_files
     client.connect(
         endpoint.host_key_alias or endpoint.address, port=endpoint.port,
-        username=endpoint.user or default_user(), key_filename=keys or None, sock=sock,
+        username=endpoint.user or default_user(), key_filename=keys or None,  # type: ignore[arg-type]
+        sock=sock,
         timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
         look_for_keys=not keys, allow_agent=not keys and not endpoint.identities_only)
     return client
@@ -139,7 +149,7 @@ class RemoteProcess:
         # stops answering altogether.
         self.deadline = self.started + timeout + 2.0
         self._out, self._err = bytearray(), bytearray()
-        self.channel = None
+        self.channel: paramiko.Channel | None = None
         self.error = error
         if session is None:
             self.error = error or "unreachable: no connection"
@@ -163,6 +173,7 @@ class RemoteProcess:
     def _pump(self) -> bool:
         """Move what arrived into the buffers; True once the command has exited."""
         channel = self.channel
+        assert channel is not None  # callers check it first
         while channel.recv_ready():
             self._out += channel.recv(65536)
         while channel.recv_stderr_ready():
@@ -302,14 +313,19 @@ class ProbePool:
                         "time")
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self, wait_s: float = 1.0) -> None:
         """Close every session; a session to a frozen node may not close in time, and is
         left to its daemon thread rather than holding up the run."""
         sessions = list(self.sessions.values())
-        closer = threading.Thread(target=lambda: [s.close() for s in sessions], daemon=True)
+
+        def close_all() -> None:
+            for session in sessions:
+                session.close()
+
+        closer = threading.Thread(target=close_all, daemon=True)
         closer.start()
         closer.join(wait_s)
 

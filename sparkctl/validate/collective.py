@@ -190,7 +190,9 @@ def judge_lab_run(run: LabRun, nodes: int, exit_status: int | None, on_rails: bo
     if exit_status not in (0, None):
         return G.judge_nccl_errors(run.errors or [f"mpirun exited {exit_status}"]).to_check(
             check_id, KIND, SUBJECT)
-    busbw, size = G.saturated_busbw([(r.size_bytes, r.busbw_GBps) for r in run.rows])
+    saturated = G.saturated_busbw([(r.size_bytes, r.busbw_GBps) for r in run.rows])
+    assert saturated is not None  # rows are non-empty here
+    busbw, size = saturated
     diagnosis = (f"The all-reduce ran one rank on each of the {nodes} nodes and every sum was "
                  f"right ({len(run.rows)} sizes up to {size} bytes); busbw {busbw:.3f} GB/s is "
                  "reported, not judged: this proves " + (proves or "MPI across the nodes") + ".")
@@ -338,7 +340,7 @@ def _nccl_tests(session, launcher: str, ids: list[str], options: CollectiveOptio
         timeout = session.budget.timeout(options.timeout_s, reserve=FINISH_RESERVE_S)
         # nccl-tests' -T fires first; the remote `timeout` and the local deadline back it.
         command = nccl_tests_command(target, collective=name, timeout_s=max(10, int(timeout) - 15))
-        result = session.pool.run(launcher, command, timeout)
+        result = session.probes.run(launcher, command, timeout)
         if result.error and not result.stdout.strip():
             session.record(CheckResult(
                 check_id, KIND, SUBJECT, Verdict.FAIL, None, None, None,
@@ -354,7 +356,7 @@ def _cpu_mpi(session, launcher: str, ids: list[str], options: CollectiveOptions)
     from sparkctl.engine.session import FINISH_RESERVE_S
     from sparkctl.validate.scripts import install_command
 
-    target, pool = session.target, session.pool
+    target, pool = session.target, session.probes
     names = [n.name for n in target.nodes]
     install = session.parallel([
         (lambda n=n: pool.run(n, install_command("cpu_allreduce", LAB_PROGRAM), 10))

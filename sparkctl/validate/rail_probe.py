@@ -106,7 +106,7 @@ def probe_rails(session: Session, options: RailOptions = RailOptions()) -> None:
 def measure_round(session: Session, tests: list[rails.RailTest], seconds: float,
                   tool: RailTool) -> list[rails.RailOutcome]:
     """Run `tests` together (servers, then clients on READY) and judge each one."""
-    pool, budget, platform = session.pool, session.budget, session.platform
+    pool, budget, platform = session.probes, session.budget, session.platform
     if budget.left() - FINISH_RESERVE_S < seconds + 3:
         return [rails.RailOutcome(_unreachable_end(session, t) or skipped(
             "rail.bandwidth", t.subject, f"Not measured: the run's {budget.seconds:g} s "
@@ -122,7 +122,9 @@ def measure_round(session: Session, tests: list[rails.RailTest], seconds: float,
         if tool is RailTool.IPERF3:
             command = rails.iperf3_server(test, seconds)
         else:
-            hca = session.target.node(test.receiver).interface(test.receiver_if).hca
+            plan = session.target.node(test.receiver).interface(test.receiver_if)
+            assert plan is not None  # tests are planned from these interfaces
+            hca = plan.hca
             command = rails.perftest_server(test, seconds, hca, gid)
         servers[test] = pool.start(test.receiver, command, timeout)
     clients: dict[rails.RailTest, RemoteProcess | CheckResult] = {}
@@ -131,10 +133,10 @@ def measure_round(session: Session, tests: list[rails.RailTest], seconds: float,
             clients[test] = unreachable
             continue
         if servers[test].wait_for_line("READY", budget.timeout(SERVER_READY_S)) is None:
-            result = servers[test].wait() if servers[test].channel is None else None
+            gone = servers[test].wait() if servers[test].channel is None else None
             clients[test] = rails.not_run(
                 test, f"The {tool} server on {test.receiver} did not start listening "
-                f"({(result.error if result else None) or 'no READY within the time limit'}).",
+                f"({(gone.error if gone else None) or 'no READY within the time limit'}).",
                 f"Run `{tool} -s` by hand on {test.receiver}; is the tool installed, the port "
                 "free?")
             continue

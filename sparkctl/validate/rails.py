@@ -8,7 +8,9 @@ slow rail shows in two tests and can be told apart from a slow peer.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sparkctl.checks import diagnose as G
 from sparkctl.checks import thresholds as T
@@ -146,43 +148,53 @@ def judge_measured(test: RailTest, measured_gbps: float, expectation: T.Expectat
     return _check(test, judgement)
 
 
-def _no_figure(test: RailTest, judgement: G.Judgement) -> RailOutcome:
-    """A test that produced no figure: a failure with its reason, and no value."""
-    return RailOutcome(CheckResult("rail.bandwidth", KIND, test.subject, Verdict.FAIL, None,
-                                   judgement.expected, judgement.unit, judgement.diagnosis,
-                                   judgement.hint))
+@dataclass(frozen=True)
+class _Tool:
+    name: str
+    parse: Callable[[str], Any]  # text -> a run with .errors
+    figure: str  # the run's Gb/s attribute
+    judge_errors: Callable[[list[str]], G.Judgement]
+    no_figure: str  # what "no figure, no error" means
+    hint: str
+
+
+_IPERF3 = _Tool("iperf3", iperf3.parse_json, "receiver_Gbps", G.judge_iperf3_errors,
+                "no receiver total", "Run the same iperf3 by hand on the sender.")
+_PERFTEST = _Tool("ib_write_bw", perftest.parse, "average_Gbps", G.judge_perftest_errors,
+                  "no bandwidth rows", "Run the same ib_write_bw by hand on both nodes.")
+
+
+def _judge_output(tool: _Tool, test: RailTest, out: str, expectation: T.Expectation,
+                  below_floor: str | None, hint: str | None) -> RailOutcome:
+    """A tool's output: its figure judged, or a failure that carries no value (a failed
+    test's error count is not a bandwidth)."""
+    try:
+        run = tool.parse(out)
+    except ParseError as exc:
+        return _no_value(test, expectation, Verdict.FAIL, f"{tool.name} gave no result: {exc}.",
+                         tool.hint)
+    figure: float | None = getattr(run, tool.figure)
+    if run.errors or figure is None:
+        judged = tool.judge_errors(run.errors or [tool.no_figure])
+        return _no_value(test, expectation, judged.verdict or Verdict.FAIL, judged.diagnosis,
+                         judged.hint)
+    return RailOutcome(judge_measured(test, figure, expectation, below_floor, hint), figure)
+
+
+def _no_value(test: RailTest, expectation: T.Expectation, verdict: Verdict, diagnosis: str,
+              hint: str | None) -> RailOutcome:
+    return RailOutcome(CheckResult("rail.bandwidth", KIND, test.subject, verdict, None,
+                                   expectation.minimum, expectation.unit, diagnosis, hint))
 
 
 def judge_iperf3(test: RailTest, client_out: str, expectation: T.Expectation,
                  below_floor: str | None = None, hint: str | None = None) -> RailOutcome:
-    try:
-        run = iperf3.parse_json(client_out)
-    except ParseError as exc:
-        return _no_figure(test, G.Judgement(Verdict.FAIL, f"iperf3 gave no result: {exc}.",
-                                            "Run the same iperf3 by hand on the sender.",
-                                            None, expectation.minimum, expectation.unit))
-    if run.errors or run.receiver_Gbps is None:
-        judged = G.judge_iperf3_errors(run.errors or ["no receiver total"])
-        return _no_figure(test, G.Judgement(judged.verdict, judged.diagnosis, judged.hint,
-                                            None, expectation.minimum, expectation.unit))
-    return RailOutcome(judge_measured(test, run.receiver_Gbps, expectation, below_floor, hint),
-                       run.receiver_Gbps)
+    return _judge_output(_IPERF3, test, client_out, expectation, below_floor, hint)
 
 
 def judge_perftest(test: RailTest, client_out: str, expectation: T.Expectation,
                    below_floor: str | None = None, hint: str | None = None) -> RailOutcome:
-    try:
-        run = perftest.parse(client_out)
-    except ParseError as exc:
-        return _no_figure(test, G.Judgement(Verdict.FAIL, f"ib_write_bw gave no result: {exc}.",
-                                            "Run the same ib_write_bw by hand on both nodes.",
-                                            None, expectation.minimum, expectation.unit))
-    if run.errors or run.average_Gbps is None:
-        judged = G.judge_perftest_errors(run.errors or ["no bandwidth rows"])
-        return _no_figure(test, G.Judgement(judged.verdict, judged.diagnosis, judged.hint,
-                                            None, expectation.minimum, expectation.unit))
-    return RailOutcome(judge_measured(test, run.average_Gbps, expectation, below_floor, hint),
-                       run.average_Gbps)
+    return _judge_output(_PERFTEST, test, client_out, expectation, below_floor, hint)
 
 
 def not_run(test: RailTest, why: str, hint: str) -> CheckResult:
