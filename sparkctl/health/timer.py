@@ -21,7 +21,6 @@ from pathlib import Path
 from sparkctl.errors import EnvironmentProblem, InputError, RunFailed
 
 PLAYBOOK_TIMEOUT_S = 900
-ROLES_DIR = Path(__file__).resolve().parents[2] / "playbooks" / "roles"
 PROM_FILE = "sparkctl.prom"
 _EVERY = re.compile(r"^\s*(\d+)\s*([mh])\s*$")
 
@@ -154,7 +153,10 @@ def _ansible_playbook() -> str:
 
 
 def _run(argv: list[str], action: str, where: str) -> TimerResult:
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROLES_DIR), "ANSIBLE_PIPELINING": "True",
+    from sparkctl.render.bundle import content_dir  # the one lookup: checkout, wheel, override
+
+    roles = content_dir("playbooks") / "roles"
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(roles), "ANSIBLE_PIPELINING": "True",
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False",
            "ANSIBLE_LOCALHOST_WARNING": "False",
            # One SSH connection per node for the whole play (about 2x faster on small plays).

@@ -192,3 +192,22 @@ def test_budget_nan_or_inf_is_a_usage_error(tmp_path):
         result = runner.invoke(app, ["health", "--cluster", str(path), "--no-history",
                                      "--budget", value])
         assert result.exit_code == 2 and "--budget must be a finite number" in result.output
+
+
+def test_health_install_finds_its_role_through_the_one_content_lookup(tmp_path, monkeypatch):
+    """From an installed wheel the roles are package data: the same content_dir() as render."""
+    import subprocess as sp
+
+    from sparkctl.health import timer
+
+    (tmp_path / "playbooks" / "roles" / "health_timer").mkdir(parents=True)
+    monkeypatch.setenv("SPARKCTL_CONTENT_DIR", str(tmp_path))
+    seen = {}
+
+    def fake_run(argv, **kwargs):
+        seen.update(kwargs["env"])
+        return sp.CompletedProcess(argv, 0, "ok: [localhost]\nchanged=0\n", "")
+
+    monkeypatch.setattr(timer.subprocess, "run", fake_run)
+    timer._run(["ansible-playbook", "x.yml"], "installed", "this controller")
+    assert seen["ANSIBLE_ROLES_PATH"] == str(tmp_path / "playbooks" / "roles")
