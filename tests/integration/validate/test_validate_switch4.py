@@ -154,7 +154,7 @@ def test_cable_in_the_wrong_port(lab):
     assert carrier.verdict is Verdict.FAIL and "wrong port" in carrier.diagnosis
     stray = checks[("link.stray", "spark-1/unplanned")]
     assert stray.verdict is Verdict.FAIL and "enp1s0f0np0" in stray.diagnosis
-    assert all(c.verdict is Verdict.PASS for c in report.checks
+    assert all(c.verdict in (Verdict.PASS, Verdict.INFO) for c in report.checks
                if c.subject.startswith(("spark-2/", "spark-3/"))
                and "spark-1" not in c.subject), explain(report)
 
