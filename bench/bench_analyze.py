@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from sparkctl.checks.analyze import analyze_bytes
+from sparkctl.checks.analyze import analyze_bytes, analyze_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 
@@ -33,6 +33,22 @@ def main() -> None:
           f"throughput: {rounds * total_bytes / elapsed / 1e6:.2f} MB/s")
     for name, seconds in sorted(slowest.items(), key=lambda kv: -kv[1])[:3]:
         print(f"slowest: {name}  {seconds * 1e3:.3f} ms")
+    # Pasted the unkind way: Ray prefix on every line, tabs collapsed, noise between sections.
+    sys.path.insert(0, str(FIXTURES.parents[1]))
+    from tests.unit.checks import metamorphic as M
+
+    spec = M.Spec(prefix="ray", tabs="collapse", noise_at=(1, 5, 9), prompts=True)
+    pasted = [(name, M.apply(data.decode("utf-8", "replace"), spec)) for name, data in blobs]
+    t0 = time.perf_counter()
+    for name, text in pasted:
+        analyze_text(text, name=name)
+    print(f"pasted variants ({spec.describe()}): {len(pasted)} files in "
+          f"{time.perf_counter() - t0:.3f} s")
+    session = "\n".join(f"nvidia@spark-1:~$ cat {name}\n{text}" for name, text in pasted[:40])
+    t0 = time.perf_counter()
+    result = analyze_text(session, name="session")
+    print(f"one terminal session of 40 outputs ({len(session) / 1e3:.0f} kB): "
+          f"{len(result.parts or [])} parts in {time.perf_counter() - t0:.3f} s")
     big = b"".join(data for name, data in blobs if name.endswith("_socket_fallback.txt")) * 200
     t0 = time.perf_counter()
     analyze_bytes(big, name="big")

@@ -9,32 +9,49 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import networkx as nx
-import yaml
 
+from sparkctl import values
 from sparkctl.errors import InputError, InvalidTopology, Location
-from sparkctl.topology.addressing import AddressPlan, PlanError, plan_addresses
+from sparkctl.inventory_vars import Where, check_inventory_vars
+from sparkctl.quoting import comment_text, yaml_scalar
+from sparkctl.topology.addressing import (
+    AddressPlan,
+    PlanError,
+    plan_addresses,
+    written_plan_violations,
+)
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
-from sparkctl.topology.environment import hostfile, nccl_env
+from sparkctl.topology.environment import (
+    hostfile,
+    mgmt_interface_violations,
+    nccl_env,
+)
 from sparkctl.topology.graph import build_graph
-from sparkctl.topology.hardware import device_by_netdev
+from sparkctl.topology.hardware import MAX_SPARKS, MGMT_INTERFACE, device_by_netdev
 from sparkctl.topology.model import (
     DEFAULT_MTU,
     DEFAULT_PLATFORM,
     DEFAULT_POOL,
+    MTU_MAX,
+    MTU_MIN,
     PLATFORMS,
     SWITCH,
     Cable,
     ClusterSpec,
     PortRef,
     SparkNode,
-    parse_network,
+    default_mtu,
 )
 from sparkctl.topology.rules import check_spec
+from sparkctl.values import BadValue, kind, shown
+from sparkctl.yamlload import MarkedMap, MarkedSeq, load_yaml_file, load_yaml_text
+from sparkctl.yamlload import location as _loc
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,7 @@ class Cluster:
     @classmethod
     def from_spec(cls, spec: ClusterSpec) -> Cluster:
         graph = build_graph(spec)
-        violations = check_spec(spec, graph)
+        violations = check_spec(spec, graph) + mgmt_interface_violations(spec)
         if violations:
             raise InvalidTopology(violations)
         try:
@@ -58,160 +75,157 @@ class Cluster:
         return cls(spec=spec, graph=graph, plan=plan)
 
     def nccl_env(self, node: str) -> dict[str, str]:
-        return nccl_env(self.graph, node)
+        return nccl_env(self.graph, node, mgmt_interface=self.spec.mgmt_interface)
 
     def hostfile(self) -> str:
         return hostfile(self.graph)
 
 
-# --- YAML with positions ------------------------------------------------------------------
-
-class _Map(dict):
-    mark: Any = None
-    key_marks: dict
-    value_marks: dict
-
-
-class _Seq(list):
-    mark: Any = None
-    item_marks: list
-
-
-class _Loader(yaml.SafeLoader):
-    path = "<cluster file>"
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.mark, result.key_marks, result.value_marks = node.start_mark, {}, {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            raise InputError(f"key {key!r} appears twice", hint="keep one of them",
-                             location=_loc(loader.path, key_node.start_mark))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_marks[key] = key_node.start_mark
-        result.value_marks[key] = value_node.start_mark
-    return result
-
-
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(item, deep=True) for item in node.value)
-    result.mark, result.item_marks = node.start_mark, [item.start_mark for item in node.value]
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
-
-
-def _loc(path: str, mark) -> Location:
-    return Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
-
-
 # --- schema -------------------------------------------------------------------------------
 
 _TOP_KEYS = {"name", "topology", "nodes", "cables", "mtu", "pool", "reserved", "platform",
-             "ssh_user", "ssh_port"}
+             "ssh_user", "ssh_port", "management_interface", "switch"}
 _NODE_KEYS = {"name", "address", "user", "port"}
 _CABLE = re.compile(r"^\s*(?P<a>[^\s:]+(?::p\d+)?)\s*--\s*(?P<b>[^\s:]+(?::p\d+)?)\s*$")
-_END = re.compile(r"^(?P<node>[^\s:]+)(?::p(?P<port>\d+))?$")
+_END = re.compile(r"^(?P<node>[^\s:]+)(?::p(?P<port>\d{1,3}))?$")
+
+
+def _default_name(path: str) -> str:
+    """A cluster file without `name:` is named after the file, made into a valid name."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", Path(path).stem).lstrip("._-")[:63]
+    return stem or "cluster"
 
 
 class _Reader:
-    """Turns the parsed YAML into a ClusterSpec, raising InputError at the exact position."""
+    """Turns the parsed YAML into a ClusterSpec, raising InputError at the exact position.
+
+    Every value is checked by its field's validator (sparkctl.values) here, at load, so
+    nothing a writer renders later can carry a newline or a shell character.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.locations: dict[str, Location] = {}
 
-    def fail(self, message: str, mark, hint: str | None = None):
+    def fail(self, message: str, mark, hint: str | None = None) -> NoReturn:
         raise InputError(message, hint=hint, location=_loc(self.path, mark))
 
+    def check(self, what: str, validator: Callable[[Any], Any], value: Any, mark) -> Any:
+        try:
+            return validator(value)
+        except BadValue as bad:
+            self.fail(f"{what}: {bad.message}", mark, hint=bad.hint)
+
+    def field(self, doc: MarkedMap, key: str, validator: Callable[[Any], Any],
+              default: Any = None) -> Any:
+        if key not in doc:
+            return default
+        return self.check(key, validator, doc[key], doc.value_marks[key])
+
     def read(self, doc: Any) -> ClusterSpec:
-        if not isinstance(doc, _Map):
-            self.fail("a cluster file must be a YAML mapping (nodes:, topology: or cables:, ...)",
-                      getattr(doc, "mark", None), hint="see `sparkctl init --help` for an example")
+        if not isinstance(doc, MarkedMap):
+            self.fail("a cluster file must be a YAML mapping (nodes:, topology: or cables:, ...)"
+                      f", got {kind(doc)}", getattr(doc, "mark", None),
+                      hint="see `sparkctl init --help` for an example")
         for key in doc:
             if key not in _TOP_KEYS:
-                self.fail(f"unknown key {key!r}", doc.key_marks[key],
+                self.fail(f"unknown key {shown(key)}", doc.key_marks[key],
                           hint=f"allowed keys: {', '.join(sorted(_TOP_KEYS))}")
         for key in doc:
             self.locations[key] = _loc(self.path, doc.value_marks[key])
-        ssh_user = self._opt_str(doc, "ssh_user")
-        ssh_port = self._port(doc, "ssh_port", 22)
+        name = self.field(doc, "name", values.cluster_name) or _default_name(self.path)
+        ssh_user = self.field(doc, "ssh_user", values.user_name)
+        ssh_port = self.field(doc, "ssh_port", values.tcp_port, 22)
         nodes = self._nodes(doc, ssh_user, ssh_port)
         topology, cables = self._cabling(doc, [n.name for n in nodes])
-        mtu = doc.get("mtu", DEFAULT_MTU)
-        if not isinstance(mtu, int) or isinstance(mtu, bool):
-            self.fail(f"mtu must be an integer, got {mtu!r}", doc.value_marks["mtu"],
-                      hint="e.g. mtu: 9000")
-        platform = doc.get("platform", DEFAULT_PLATFORM)
-        if platform not in PLATFORMS:
-            self.fail(f"unknown platform {platform!r}", doc.value_marks["platform"],
-                      hint=f"use one of: {', '.join(PLATFORMS)}")
-        name = self._opt_str(doc, "name") or Path(self.path).stem
+        switch_mtu = self._switch(doc, cables)
+        # 1-65535 here; the rules then name the range a rail supports
+        mtu = self.field(doc, "mtu", lambda v: values.integer(v, 1, 65535),
+                         default_mtu(cables, switch_mtu))
+        if switch_mtu is not None and "mtu" in doc and mtu > switch_mtu:
+            self.fail(f"mtu {mtu} is more than the switch carries ({switch_mtu}): the switch "
+                      "would drop the larger RoCE frames", doc.value_marks["mtu"],
+                      hint=f"lower mtu to {switch_mtu}, or raise the switch ports' MTU and "
+                      "say so in switch: {mtu: N}")
+        mgmt = self.field(doc, "management_interface", values.interface_name, MGMT_INTERFACE)
+        platform = self.field(doc, "platform", lambda v: values.one_of(v, PLATFORMS, "platform"),
+                              DEFAULT_PLATFORM)
         return ClusterSpec(
             name=name, topology=topology, nodes=tuple(nodes), cables=tuple(cables), mtu=mtu,
             pool=self._networks(doc, "pool", DEFAULT_POOL),
             reserved=self._networks(doc, "reserved", ()), platform=platform,
+            mgmt_interface=mgmt, switch_mtu=switch_mtu, mtu_declared="mtu" in doc,
             locations=self.locations)
 
-    def _opt_str(self, doc: _Map, key: str) -> str | None:
-        value = doc.get(key)
-        if value is not None and not isinstance(value, str):
-            self.fail(f"{key} must be a string, got {value!r}", doc.value_marks[key])
-        return value
+    def _switch(self, doc: MarkedMap, cables: list[Cable]) -> int | None:
+        """`switch: {mtu: N}`: what the switch's ports carry (facts: "MTU on a switch")."""
+        if "switch" not in doc:
+            return None
+        value = doc["switch"]
+        if not any(c.to_switch for c in cables):
+            self.fail("'switch' is set but no cable goes to a switch", doc.key_marks["switch"],
+                      hint="remove 'switch', or cable ports to it ('spark-1:p1 -- switch')")
+        if not isinstance(value, MarkedMap) or set(value) != {"mtu"}:
+            self.fail(f"switch must be a mapping with one key, mtu; got {kind(value)}",
+                      doc.value_marks["switch"],
+                      hint="e.g. switch: {mtu: 9000} once the switch ports carry jumbo frames")
+        return self.check("switch.mtu", lambda v: values.integer(v, MTU_MIN, MTU_MAX),
+                          value["mtu"], value.value_marks["mtu"])
 
-    def _port(self, doc: _Map, key: str, default: int) -> int:
-        value = doc.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-            self.fail(f"{key} must be a TCP port number 1-65535, got {value!r}",
-                      doc.value_marks[key])
-        return value
-
-    def _nodes(self, doc: _Map, ssh_user: str | None, ssh_port: int) -> list[SparkNode]:
+    def _nodes(self, doc: MarkedMap, ssh_user: str | None, ssh_port: int) -> list[SparkNode]:
         if "nodes" not in doc:
             self.fail("missing key 'nodes'", doc.mark,
                       hint="list your Sparks: nodes: [{name: spark-1, address: 10.0.0.11}, ...]")
         items = doc["nodes"]
-        if not isinstance(items, _Seq) or not items:
-            self.fail("'nodes' must be a non-empty list of Sparks", doc.value_marks["nodes"],
+        if not isinstance(items, MarkedSeq) or not items:
+            self.fail(f"'nodes' must be a non-empty list of Sparks, got {kind(items)}",
+                      doc.value_marks["nodes"],
                       hint="nodes: [{name: spark-1, address: 10.0.0.11}, ...]")
+        if len(items) > MAX_SPARKS:
+            self.fail(f"{len(items)} Sparks declared; sparkctl supports 1 to {MAX_SPARKS}",
+                      doc.value_marks["nodes"],
+                      hint=f"remove {len(items) - MAX_SPARKS} node(s); larger clusters need a "
+                      "different fabric")
         self.locations["nodes"] = _loc(self.path, doc.value_marks["nodes"])
         nodes = []
         for index, (item, mark) in enumerate(zip(items, items.item_marks, strict=True)):
             if isinstance(item, str):
                 item_map: dict = {"name": item}
                 marks = {"name": mark}
-            elif isinstance(item, _Map):
+            elif isinstance(item, MarkedMap):
                 item_map, marks = item, item.value_marks
                 for key in item:
                     if key not in _NODE_KEYS:
-                        self.fail(f"unknown node key {key!r}", item.key_marks[key],
+                        self.fail(f"unknown node key {shown(key)}", item.key_marks[key],
                                   hint=f"allowed: {', '.join(sorted(_NODE_KEYS))}")
             else:
-                self.fail(f"a node must be a name or a mapping, got {item!r}", mark)
-            name = item_map.get("name")
-            if not isinstance(name, str) or not name:
+                self.fail(f"a node must be a name or a mapping, got {kind(item)}", mark)
+            if "name" not in item_map:
                 self.fail("every node needs a name", mark, hint="name: spark-1")
-            address = item_map.get("address", name)
-            if not isinstance(address, str):
-                self.fail(f"address of {name} must be a string", marks.get("address", mark))
-            user = item_map.get("user", ssh_user)
-            port = item_map.get("port", ssh_port)
-            if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-                self.fail(f"ssh port of {name} must be 1-65535, got {port!r}",
-                          marks.get("port", mark))
+            name = self.check(f"nodes[{index}].name", values.host_name, item_map["name"],
+                              marks["name"])
+            address = self.check(f"address of {name}", values.address,
+                                 item_map.get("address", name), marks.get("address", mark))
+            user = ssh_user
+            if "user" in item_map:
+                user = self.check(f"user of {name}", values.user_name, item_map["user"],
+                                  marks["user"])
+            port = ssh_port
+            if "port" in item_map:
+                port = self.check(f"ssh port of {name}", values.tcp_port, item_map["port"],
+                                  marks["port"])
             self.locations.setdefault(f"node:{name}", _loc(self.path, mark))
             nodes.append(SparkNode(name=name, index=index, mgmt_address=address, ssh_user=user,
                                    ssh_port=port))
         return nodes
 
-    def _cabling(self, doc: _Map, hosts: list[str]) -> tuple[str, list[Cable]]:
+    def _cabling(self, doc: MarkedMap, hosts: list[str]) -> tuple[str, list[Cable]]:
         topology = doc.get("topology")
         has_cables = "cables" in doc
+        if topology is not None and not isinstance(topology, str):
+            self.fail(f"topology must be the name of a built-in topology, got {kind(topology)}",
+                      doc.value_marks["topology"],
+                      hint=f"topology: one of {', '.join(BUILTINS)} (or list cables:)")
         if topology is None and not has_cables:
             self.fail("give either 'topology' (a built-in) or 'cables'", doc.mark,
                       hint=f"topology: one of {', '.join(BUILTINS)}")
@@ -220,14 +234,14 @@ class _Reader:
                       hint="remove 'topology' to cable by hand, or 'cables' to use the built-in")
         if topology is not None and topology != "custom":
             if topology not in BUILTINS:
-                self.fail(f"unknown topology {topology!r}", doc.value_marks["topology"],
+                self.fail(f"unknown topology {shown(topology)}", doc.value_marks["topology"],
                           hint=f"use one of: {', '.join(BUILTINS)}, or list cables")
             try:
-                return topology, list(builtin_spec(topology, hosts).cables)
+                return topology, list(builtin_spec(topology, hosts, derive_names=False).cables)
             except InputError as exc:
                 self.fail(exc.message, doc.value_marks["topology"], hint=exc.hint)
         items = doc.get("cables")
-        if not isinstance(items, _Seq):
+        if not isinstance(items, MarkedSeq):
             self.fail("'cables' must be a list like ['spark-1:p0 -- spark-2:p1']",
                       doc.value_marks.get("cables", doc.mark))
         cables = []
@@ -237,70 +251,55 @@ class _Reader:
         return "custom", cables
 
     def _cable(self, item: Any, mark) -> Cable:
-        match = _CABLE.match(item) if isinstance(item, str) else None
+        hint = "write 'spark-1:p0 -- spark-2:p1' or 'spark-1:p1 -- switch'"
+        if not isinstance(item, str):
+            self.fail(f"a cable must be a string, got {kind(item)}", mark, hint=hint)
+        self.check("cable", lambda v: values.control_free(v, 200), item, mark)
+        match = _CABLE.match(item)
         if not match:
-            self.fail(f"cannot read cable {item!r}", mark,
-                      hint="write 'spark-1:p0 -- spark-2:p1' or 'spark-1:p1 -- switch'")
+            self.fail(f"cannot read cable {shown(item)}", mark, hint=hint)
         ends = []
         for text in (match["a"], match["b"]):
             end = _END.match(text)
+            if end is None:
+                self.fail(f"cannot read cable end {shown(text)}", mark, hint=hint)
             if end["node"] == SWITCH:
                 if end["port"] is not None:
                     self.fail("switch ports are not numbered; write just 'switch'", mark)
                 ends.append(PortRef(SWITCH, None))
             elif end["port"] is None:
-                self.fail(f"cable end {text!r} lacks a port", mark,
+                self.fail(f"cable end {shown(text)} lacks a port", mark,
                           hint=f"write {text}:p0 or {text}:p1")
             else:
                 ends.append(PortRef(end["node"], int(end["port"])))
         return Cable(*ends)
 
-    def _networks(self, doc: _Map, key: str, default: tuple) -> tuple:
+    def _networks(self, doc: MarkedMap, key: str, default: tuple) -> tuple:
         if key not in doc:
             return default
         value = doc[key]
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or (key == "pool" and not items):
-            self.fail(f"{key} must be a CIDR or a list of CIDRs", doc.value_marks[key],
-                      hint="e.g. 192.168.100.0/22")
-        nets = []
-        for item in items:
-            try:
-                nets.append(parse_network(str(item)))
-            except ValueError as exc:
-                self.fail(f"{key}: {exc}", doc.value_marks[key],
-                          hint="write the network address with its prefix, e.g. 10.0.0.0/8")
-        return tuple(nets)
+        if isinstance(value, str):
+            items, marks = [value], [doc.value_marks[key]]
+        elif isinstance(value, MarkedSeq) and (value or key != "pool"):
+            items, marks = value, value.item_marks
+        else:
+            self.fail(f"{key} must be a CIDR or a list of CIDRs, got {kind(value)}",
+                      doc.value_marks[key], hint="e.g. 192.168.100.0/22")
+        return tuple(self.check(key, values.ipv4_network, item, mark)
+                     for item, mark in zip(items, marks, strict=True))
 
 
 def parse_cluster_text(text: str, path: str = "<cluster file>") -> ClusterSpec:
-    loader = _Loader(text)
-    loader.path = path
-    try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise InputError(f"not valid YAML: {exc.problem or exc.context}",
-                         location=_loc(path, mark),
-                         hint="check indentation and quoting around this position") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", location=Location(path)) from None
-    finally:
-        loader.dispose()
-    return _Reader(path).read(doc)
+    return _Reader(path).read(load_yaml_text(text, path, positions=True))
 
 
 def load_cluster_file(path: str | Path) -> ClusterSpec:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise InputError(f"cluster file {path} does not exist",
                          hint="create one with `sparkctl init --topology ring3 --hosts a,b,c "
-                         f"-o {path}`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read cluster file {path}: {exc}") from None
-    return parse_cluster_text(text, str(path))
+                         f"-o {path}`")
+    return _Reader(str(path)).read(load_yaml_file(path, "cluster file", positions=True))
 
 
 def load_cluster(path: str | Path) -> Cluster:
@@ -311,95 +310,164 @@ def load_cluster(path: str | Path) -> Cluster:
 # --- writing ------------------------------------------------------------------------------
 
 def render_cluster_file(spec: ClusterSpec) -> str:
-    """A commented cluster file that loads back into the same spec."""
+    """A commented cluster file that loads back into the same spec; every value goes
+    through the YAML dumper (yaml_scalar), comments through comment_text."""
     from sparkctl.topology.builtins import BUILTINS as builtins
 
+    y = yaml_scalar
     lines = [
-        f"# sparkctl cluster file: {spec.name}",
+        f"# sparkctl cluster file: {comment_text(spec.name)}",
         "# Load it with: sparkctl topology show cluster.yaml | sparkctl provision --cluster FILE",
-        f"name: {spec.name}",
+        f"name: {y(spec.name)}",
         "# platform: dgx-spark (real DGX Spark, DGX OS) or lab (simulated by `sparkctl lab`)",
-        f"platform: {spec.platform}",
+        f"platform: {y(spec.platform)}",
         "# Management addresses are how sparkctl and Ansible reach each node over SSH (enP7s7).",
         "nodes:",
     ]
     for node in spec.nodes:
-        lines.append(f"  - name: {node.name}")
-        lines.append(f"    address: {node.mgmt_address}")
+        lines.append(f"  - name: {y(node.name)}")
+        lines.append(f"    address: {y(node.mgmt_address)}")
         if node.ssh_user:
-            lines.append(f"    user: {node.ssh_user}")
+            lines.append(f"    user: {y(node.ssh_user)}")
         if node.ssh_port != 22:
-            lines.append(f"    port: {node.ssh_port}")
+            lines.append(f"    port: {y(node.ssh_port)}")
     if spec.topology in builtins:
         lines += [
             f"# Built-in cabling: {builtins[spec.topology].cabling}",
             "# Replace 'topology' with a 'cables' list to describe other cabling, e.g.",
             "#   cables: ['spark-1:p0 -- spark-2:p1', 'spark-1:p1 -- switch']",
-            f"topology: {spec.topology}",
+            f"topology: {y(spec.topology)}",
         ]
     else:
         lines.append("# One cable per line: NODE:pPORT -- NODE:pPORT, or NODE:pPORT -- switch")
         lines.append("cables:")
-        lines += [f"  - '{c}'" for c in spec.cables]
+        lines += [f"  - {y(str(c))}" for c in spec.cables]
+    if spec.switch_mtu is not None:
+        lines += ["# What the switch ports carry; the rails' MTU may not exceed it.",
+                  f"switch: {{mtu: {y(spec.switch_mtu)}}}"]
     lines += [
-        "# MTU of every data rail: 9000 (community), 4200 (RoCE active_mtu 4096), 1500 (NVIDIA)",
-        f"mtu: {spec.mtu}",
+        "# MTU of every data rail: 9000 (community), 4200 (RoCE active_mtu 4096), 1500 (NVIDIA;"
+        " the default through a switch)",
+        f"mtu: {y(spec.mtu)}",
+        "# NCCL/MPI bootstrap and runtime control interface: enP7s7 (10GbE), wlP9s9 (Wi-Fi)",
+        "# or a cabled ConnectX-7 netdev (NVIDIA's vLLM/TRT-LLM playbooks use enp1s0f1np1).",
+        f"management_interface: {y(spec.mgmt_interface)}",
         "# Data-rail subnets are /24s carved from the pool, one per rail per cable.",
-        "pool: [" + ", ".join(str(n) for n in spec.pool) + "]",
+        "pool: [" + ", ".join(y(str(n)) for n in spec.pool) + "]",
         "# Networks the pool must never touch (management, VPNs, ...).",
-        "reserved: [" + ", ".join(str(n) for n in spec.reserved) + "]",
+        "reserved: [" + ", ".join(y(str(n)) for n in spec.reserved) + "]",
     ]
     return "\n".join(lines) + "\n"
 
 
-def spec_from_inventory(inventory: dict, path: str) -> ClusterSpec:
-    """Rebuild the declared cluster from an inventory sparkctl wrote (DESIGN.md shape)."""
+# --- inventories ----------------------------------------------------------------------------
+
+def sparks_group(inventory: Any, path: str) -> tuple[Mapping, Mapping]:
+    """(hosts, group vars) of the sparks group of an inventory in the DESIGN.md shape; the
+    group vars are all.vars overlaid with sparks.vars, as Ansible merges them."""
+    where = Where(path, None, "all.children.sparks.hosts")
     try:
-        group = inventory["all"]["children"]["sparks"]
-        hosts: dict = group["hosts"]
-        gvars: dict = group.get("vars", {})
-    except (KeyError, TypeError):
-        raise InputError("not a sparkctl inventory: expected all.children.sparks.hosts",
-                         location=Location(path),
-                         hint="write one with `sparkctl inventory ... -o FILE`") from None
-    ordered = sorted(hosts.items(), key=lambda kv: kv[1].get("sparkctl_node_index", 0))
+        top = inventory["all"]
+        group = top["children"]["sparks"]
+        hosts = group["hosts"]
+    except (KeyError, TypeError, IndexError):
+        where.fail("not a sparkctl inventory: expected all.children.sparks.hosts",
+                   hint="write one with `sparkctl inventory ... -o FILE`")
+    merged = MarkedMap()
+    merged.key_marks, merged.value_marks = {}, {}
+    for name, layer in (("all.vars", top.get("vars") if isinstance(top, Mapping) else None),
+                        ("all.children.sparks.vars",
+                         group.get("vars") if isinstance(group, Mapping) else None)):
+        if layer is None:
+            continue
+        if not isinstance(layer, Mapping):
+            Where(path, None, name).fail(f"must be a mapping, got {kind(layer)}")
+        merged.update(layer)
+        if isinstance(layer, MarkedMap):
+            merged.key_marks.update(layer.key_marks)
+            merged.value_marks.update(layer.value_marks)
+    if isinstance(group, MarkedMap):
+        where = Where(path, None, where.field, group.value_marks.get("hosts"))
+    return hosts, merged
+
+
+# inventory variable -> the cluster-file key whose location rule violations cite
+_GROUP_KEYS = {"sparkctl_pool": "pool", "sparkctl_reserved": "reserved", "sparkctl_mtu": "mtu"}
+
+
+def spec_from_inventory(hosts: Any, group_vars: Any, path: str) -> ClusterSpec:
+    """The declared cluster, rebuilt from an inventory's variables, every one validated.
+
+    `hosts` maps host name -> that host's variables (None allowed, as in Ansible), and
+    `group_vars` holds the sparks group's; Ansible's resolved host vars (group vars already
+    merged in) work as well with group_vars={}.
+    """
+    checked, group = check_inventory_vars(hosts, group_vars, path)
+    by_name = {h.name: h for h in checked}
+    indices: dict[int, str] = {}
+    for host in checked:
+        if host.index is not None and host.index in indices:
+            Where(path, host.name, "sparkctl_node_index").fail(
+                f"{host.index} is also {indices[host.index]}'s index",
+                hint="every node needs its own sparkctl_node_index (0, 1, ...)")
+        if host.index is not None:
+            indices[host.index] = host.name
+    ordered = sorted(enumerate(checked), key=lambda p: (p[1].index if p[1].index is not None
+                                                        else p[0], p[0]))
+    topology = group.topology or "custom"
     nodes = []
-    topology = gvars.get("sparkctl_topology", "custom")
     # (rail-0 subnet, cable): the plan numbers subnets in declaration order, so sorting by
     # subnet restores the order, and with it the very addresses the inventory holds.
     found: dict[frozenset, tuple] = {}
     switch_ports: list[tuple[int, PortRef]] = []
-    for index, (name, hvars) in enumerate(ordered):
-        nodes.append(SparkNode(name=name, index=index,
-                               mgmt_address=str(hvars.get("ansible_host", name)),
-                               ssh_user=hvars.get("ansible_user"),
-                               ssh_port=int(hvars.get("ansible_port", 22))))
-        for iface in hvars.get("sparkctl_interfaces", []):
-            if iface.get("rail") != 0:
+    for index, (_, host) in enumerate(ordered):
+        nodes.append(SparkNode(name=host.name, index=index,
+                               mgmt_address=host.address or host.name, ssh_user=host.user,
+                               ssh_port=host.port if host.port is not None else 22))
+        for number, iface in enumerate(host.interfaces):
+            if iface.rail != 0:
                 continue
-            here = PortRef(name, int(iface["port"]))
-            peers = iface.get("peers", [])
-            if len(peers) != 1 or str(topology).startswith("switch"):
+            here = PortRef(host.name, iface.port)
+            if len(iface.peers) != 1 or topology.startswith("switch"):
                 switch_ports.append((index, here))
                 continue
-            dev = device_by_netdev(peers[0]["interface"])
+            where = Where(path, host.name, f"sparkctl_interfaces[{number}].peers[0]")
+            peer = iface.peers[0]
+            if peer.host not in by_name:
+                where.fail(f"peer host {shown(peer.host)} is not in the inventory",
+                           hint=f"hosts: {', '.join(by_name)}")
+            dev = device_by_netdev(peer.interface)
             if dev is None:
-                raise InputError(f"unknown peer interface {peers[0]['interface']!r} on {name}",
-                                 location=Location(path))
-            there = PortRef(peers[0]["host"], dev.port)
-            subnet = ipaddress.IPv4Interface(iface["address"]).network
-            found.setdefault(frozenset((here, there)), (subnet, Cable(here, there)))
+                where.fail(f"unknown peer interface {shown(peer.interface)}",
+                           hint="a Spark's data interfaces are enp1s0f0np0, enP2p1s0f0np0, "
+                           "enp1s0f1np1 and enP2p1s0f1np1")
+            there = PortRef(peer.host, dev.port)
+            found.setdefault(frozenset((here, there)), (iface.address.network, Cable(here,
+                                                                                    there)))
+    reused = written_plan_violations([
+        (h.name, i.name, i.address, [(p.host, p.interface) for p in i.peers])
+        for h in checked for i in h.interfaces])
+    if reused:
+        raise InvalidTopology(reused, location=Location(path))
     cables = [Cable(ref, PortRef(SWITCH, None)) for _, ref in sorted(switch_ports)]
     cables += [cable for _, cable in sorted(found.values(), key=lambda item: item[0])]
     if topology not in BUILTINS:
         topology = "custom"
-    reserved = tuple(parse_network(n) for n in gvars.get("sparkctl_reserved", []))
-    pool = tuple(parse_network(n) for n in gvars.get("sparkctl_pool", [])) or DEFAULT_POOL
-    spec = ClusterSpec(
-        name=str(gvars.get("sparkctl_cluster_name", Path(path).stem)), topology=topology,
-        nodes=tuple(nodes), cables=tuple(cables), mtu=int(gvars.get("sparkctl_mtu", DEFAULT_MTU)),
-        pool=pool, reserved=reserved, platform=gvars.get("sparkctl_platform", DEFAULT_PLATFORM))
-    return spec
+    return ClusterSpec(
+        name=group.cluster_name or _default_name(path), topology=topology,
+        nodes=tuple(nodes), cables=tuple(cables),
+        mtu=group.mtu if group.mtu is not None else DEFAULT_MTU,
+        pool=group.pool or DEFAULT_POOL, reserved=group.reserved,
+        platform=group.platform or DEFAULT_PLATFORM,
+        mgmt_interface=group.mgmt_interface or MGMT_INTERFACE, switch_mtu=group.switch_mtu,
+        locations={key: _loc(path, group.sources[var].mark) for var, key in _GROUP_KEYS.items()
+                   if var in group.sources and group.sources[var].mark is not None})
+
+
+def spec_from_inventory_doc(inventory: Any, path: str) -> ClusterSpec:
+    """spec_from_inventory for a parsed inventory file in the DESIGN.md shape."""
+    hosts, group_vars = sparks_group(inventory, path)
+    return spec_from_inventory(hosts, group_vars, path)
 
 
 def with_platform(spec: ClusterSpec, platform: str) -> ClusterSpec:

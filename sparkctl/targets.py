@@ -26,18 +26,21 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from sparkctl.cluster import Cluster, load_cluster_file, spec_from_inventory
+from sparkctl.cluster import (
+    Cluster,
+    load_cluster_file,
+    spec_from_inventory,
+    spec_from_inventory_doc,
+)
 from sparkctl.errors import InputError, Location
 from sparkctl.topology.addressing import InterfacePlan, Peer
 from sparkctl.topology.builtins import BUILTINS, builtin_spec
+from sparkctl.yamlload import load_yaml_text, read_bounded_text
 
 if TYPE_CHECKING:
     from sparkctl.platform import Platform
 
 SPARK_GROUP = "sparks"
-MAX_INVENTORY_BYTES = 1024 * 1024  # an inventory of four Sparks is a few KiB
 # The variables Ansible's ssh connection plugin reads to reach a host (and templates first).
 CONNECTION_VARS = ("ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port",
                    "ansible_user", "ansible_ssh_user", "ansible_ssh_private_key_file",
@@ -146,7 +149,8 @@ def split_hosts(hosts: str | None) -> list[str] | None:
         return None
     names = [h.strip() for h in hosts.split(",")]
     if not any(names):
-        raise InputError("--hosts is empty", hint="give names like --hosts spark-1,spark-2")
+        raise InputError("--hosts is empty",
+                         hint="give names or addresses: --hosts spark-1,10.0.0.12")
     if any(not n for n in names):
         raise InputError(f"--hosts {hosts!r} has an empty name",
                          hint="separate names with single commas, no trailing comma")
@@ -189,8 +193,11 @@ def _plain(value: Any) -> Any:
 
 
 def _parse_failure(path: Path, warnings: list[str], exc: Exception) -> InputError:
-    detail = next((w for w in warnings if "'yaml' plugin" in w or "'auto' plugin" in w),
-                  warnings[0] if warnings else str(exc))
+    # The yaml plugin's complaint names the field; the auto plugin's says only that the file
+    # is no plugin config.
+    detail = next((w for w in warnings if "'yaml' plugin" in w),
+                  next((w for w in warnings if "'auto' plugin" in w),
+                       warnings[0] if warnings else str(exc)))
     reason = detail.split("\n")[0]
     for plugin in ("auto", "yaml"):
         for sep in (": ", ". "):
@@ -207,20 +214,15 @@ def _parse_failure(path: Path, warnings: list[str], exc: Exception) -> InputErro
 
 def read_inventory(path: Path) -> dict[str, dict[str, Any]]:
     """Every host of group `sparks` -> its variables, resolved by Ansible, in node order."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputError(f"inventory {path} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot read inventory {path}: {exc.strerror}") from None
-    import stat
-
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"inventory {path} is not a regular file",
-                         hint="give the inventory file itself (sparkctl inventory ... -o FILE)")
-    if info.st_size > MAX_INVENTORY_BYTES:
-        raise InputError(f"inventory {path} is {info.st_size} bytes, more than the "
-                         f"{MAX_INVENTORY_BYTES} an inventory of Sparks can need")
+    text = read_bounded_text(path, "inventory")  # a regular file, bounded, UTF-8
+    if path.suffix.lower() in (".yml", ".yaml", ".json") or text.lstrip().startswith("all:"):
+        # The bounded loader first: an alias bomb or a 5000-deep nest is refused in
+        # milliseconds, before Ansible's own loader expands it. An inventory in sparkctl's
+        # shape is then checked as written (every value, with its file:line), which names a
+        # hand-edit Ansible would only call "invalid data".
+        document = load_yaml_text(text, str(path), positions=True)
+        if isinstance(document, dict) and set(document) == {"all"}:
+            spec_from_inventory_doc(document, str(path))
     from ansible import constants as C
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -264,14 +266,6 @@ def read_inventory(path: Path) -> dict[str, dict[str, Any]]:
 def _index(hvars: Mapping[str, Any]) -> int:
     value = hvars.get("sparkctl_node_index", 0)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _as_inventory(hostvars: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The resolved host vars in the DESIGN.md inventory shape (what spec_from_inventory reads):
-    every host carries all of its variables; the group carries those all hosts share."""
-    values = list(hostvars.values())
-    common = {k: v for k, v in values[0].items() if all(o.get(k) == v for o in values[1:])}
-    return {"all": {"children": {SPARK_GROUP: {"hosts": hostvars, "vars": common}}}}
 
 
 def _generated_hostvars(cluster: Cluster) -> dict[str, dict[str, Any]]:
@@ -371,7 +365,9 @@ def target_from_inventory(path: Path, description: str | None = None) -> Target:
     hostvars = read_inventory(path)
     for name, hvars in hostvars.items():  # how to reach each: checked before anything else
         connection_of(name, hvars, str(path))
-    cluster = Cluster.from_spec(spec_from_inventory(_as_inventory(hostvars), str(path)))
+    # Ansible's resolved host vars carry the group's already (spec_from_inventory validates
+    # every value they hold).
+    cluster = Cluster.from_spec(spec_from_inventory(hostvars, {}, str(path)))
     return Target(cluster, path, description or str(path), hostvars,
                   _nodes(cluster, hostvars, path))
 
@@ -419,7 +415,7 @@ def resolve_name_or_file(value: str, hosts: str | None = None) -> Target:
                          hint=f"built-ins: {', '.join(BUILTINS)}")
     if hosts is not None:
         raise InputError("--hosts only applies to built-in topologies")
-    head = path.read_text(encoding="utf-8", errors="replace")
+    head = read_bounded_text(path, "file")
     if _looks_like_inventory(head):
         return resolve_target(inventory=path)
     return resolve_target(cluster=path)
@@ -427,7 +423,7 @@ def resolve_name_or_file(value: str, hosts: str | None = None) -> Target:
 
 def _looks_like_inventory(text: str) -> bool:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml_text(text, "<probe>")
+    except InputError:
         return False
     return isinstance(data, dict) and set(data) == {"all"}

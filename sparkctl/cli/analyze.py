@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -16,15 +17,20 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-_STYLE = {"pass": "green", "degraded": "yellow", "fail": "red", "unparseable": "magenta"}
+_STYLE = {"pass": "green", "degraded": "yellow", "fail": "red", "incomplete": "cyan",
+          "unparseable": "magenta"}
+STDIN = "-"
 
 
 def analyze(
     files: list[Path] = typer.Argument(..., metavar="FILE...", show_default=False,
                                        help="Saved outputs of nccl-tests (text or -J JSON), "
-                                            "NCCL_DEBUG logs, ib_write_bw/lat, iperf3, ethtool, "
-                                            "ibv_devinfo/ibdev2netdev/rdma link/ibstat, "
-                                            "nvidia-smi."),
+                                            "NCCL_DEBUG logs, mpirun, ib_write_bw/lat and "
+                                            "siblings, iperf3, ethtool (-S, -i, --show-fec), "
+                                            "ibv_devinfo/ibdev2netdev/rdma link/ibstat, rdma "
+                                            "stat, lspci -vv, nvidia-smi; '-' reads stdin. "
+                                            "A file may hold several outputs (a pasted "
+                                            "terminal session): each is analysed."),
     output_format: OutputFormat = typer.Option(OutputFormat.table, "--format",
                                                help="table or json."),
     topology: str | None = typer.Option(
@@ -34,19 +40,28 @@ def analyze(
 ) -> None:
     """Detect which tool produced each FILE, parse it, and print metrics, verdict, diagnosis.
 
-    Exit 0 if every file passes, 1 if any is degraded, failed or unparseable, 2 on bad usage.
+    Exit 0 if every file passes, 1 if any is degraded, failed, incomplete or unparseable,
+    2 on bad usage (a missing file, a FIFO or device instead of a file).
     """
     from sparkctl.checks import thresholds
-    from sparkctl.checks.analyze import analyze_file
+    from sparkctl.checks.analyze import MAX_BYTES, analyze_bytes, analyze_file
     from sparkctl.errors import InputError
 
     if topology is not None and topology not in thresholds.TOPOLOGIES:
         raise InputError(f"unknown topology {topology!r} for --topology",
                          hint=f"use one of: {', '.join(thresholds.TOPOLOGIES)}")
+    if sum(1 for path in files if str(path) == STDIN) > 1:
+        raise InputError("'-' (stdin) given more than once", hint="pass '-' once")
     for path in files:  # fail on a missing file before printing anything
-        if not path.exists():
+        if str(path) != STDIN and not path.exists():
             raise InputError(f"{path}: no such file", hint="check the path; nothing was analyzed")
-    results = [analyze_file(path, topology=topology) for path in files]
+    results = []
+    for path in files:
+        if str(path) == STDIN:
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+            results.append(analyze_bytes(data, name="<stdin>", topology=topology))
+        else:
+            results.append(analyze_file(path, topology=topology))
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -57,6 +72,7 @@ def analyze(
 
 def _print_table(results) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_lines=True)
@@ -65,6 +81,12 @@ def _print_table(results) -> None:
     table.add_column("Verdict")
     table.add_column("Diagnosis", overflow="fold")
     for r in results:
-        style = _STYLE.get(r.verdict, "")
-        table.add_row(r.file, r.tool, f"[{style}]{r.verdict}[/{style}]", r.diagnosis)
+        rows = [(r.file, r.tool, r.verdict, r.diagnosis)]
+        if r.parts:
+            rows = [(f"{r.file} [lines {p['lines'][0]}-{p['lines'][1]}]" if p["lines"]
+                     else r.file, p["tool"], p["verdict"], p["diagnosis"]) for p in r.parts]
+        for file, tool, verdict, diagnosis in rows:
+            style = _STYLE.get(verdict, "")
+            table.add_row(escape(file), escape(tool), f"[{style}]{verdict}[/{style}]",
+                          escape(diagnosis))
     Console().print(table)

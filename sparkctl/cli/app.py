@@ -59,6 +59,7 @@ def _register() -> None:
     # Import order is the order of `sparkctl --help`: model, lab, provisioning, checks, models.
     from sparkctl.cli import (
         analyze,
+        bootstrap,
         checks,
         demo,
         discover,
@@ -78,6 +79,7 @@ def _register() -> None:
     app.command("inventory")(inventory.inventory)
     app.add_typer(lab.app, name="lab")
     app.command("demo")(demo.demo)
+    app.command("bootstrap")(bootstrap.bootstrap)
     provision.register(app)  # render, provision
     app.command("validate")(validate.validate)
     app.add_typer(health.app, name="health")

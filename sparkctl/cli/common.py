@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sparkctl import values
+
 if TYPE_CHECKING:
     from sparkctl.targets import Target
 
@@ -34,6 +36,58 @@ def target_from_options(topology: str | None, hosts: str | None, cluster: Path |
                           lab=lab)
 
 
+# --- validated option values --------------------------------------------------------------
+# click's FloatRange lets nan through (every comparison with nan is false) and INT takes
+# 10**30; these callbacks go on the declarations of every numeric option instead. A bad value
+# is a usage error: exit 2, "Invalid value for '--budget': must be a finite number, got nan".
+
+def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False):
+    """Callback for a float option: finite, within [lo, hi] (lo excluded with lo_open)."""
+    def check(param: typer.CallbackParam, value: float | None) -> float | None:
+        if value is None:
+            return None
+        try:
+            values.finite_number(value, lo, hi, lo_open=lo_open)
+        except values.BadValue as bad:
+            raise typer.BadParameter(bad.message, param=param) from None
+        return value
+    return check
+
+
+def whole(lo: int | None = None, hi: int | None = None):
+    """Callback for an int option: within [lo, hi]."""
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            values.integer(value, lo, hi)
+        except values.BadValue as bad:
+            raise typer.BadParameter(bad.message, param=param) from None
+        return value
+    return check
+
+
+def file_path(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """Callback for an option naming a file sparkctl writes or locks: not a directory or a
+    device, in a directory that exists or can be made, control-free."""
+    if value is None:
+        return None
+    try:
+        values.path_text(str(value))
+    except values.BadValue as bad:
+        raise typer.BadParameter(bad.message, param=param) from None
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a directory; give a file path", param=param)
+    if value.exists() and not value.is_file():
+        raise typer.BadParameter(f"{value} is not a regular file", param=param)
+    for parent in value.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise typer.BadParameter(f"{parent} is not a directory", param=param)
+            break
+    return value
+
+
 class DataFormat(str, Enum):
     table = "table"
     json = "json"
@@ -50,12 +104,13 @@ def print_json(data: Any, output: Path | None = None) -> None:
 
 
 OutputOpt = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Write the report to this file instead of stdout, in the chosen "
-    "--format (the same text stdout would show, without colour); written atomically, also "
-    "with --quiet.")]
+    "--output", "-o", callback=file_path,
+    help="Write the report to this file instead of stdout, in the chosen --format (the same "
+    "text stdout would show, without colour); written atomically, also with --quiet.")]
 WaitOpt = Annotated[float, typer.Option(
-    "--wait", help="If another run holds this cluster's lock, wait up to this many seconds "
-    "for it (default 0: exit 2 at once, naming the holder's pid and command).", min=0.0)]
+    "--wait", callback=number(0.0, 86400.0),
+    help="If another run holds this cluster's lock, wait up to this many seconds for it "
+    "(default 0: exit 2 at once, naming the holder's pid and command).")]
 
 
 def emit(text: str, output: Path | None, *, quiet: bool = False,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import ClusterOpt, HostsOpt, InventoryOpt, LabOpt, TopologyOpt
+from sparkctl.cli.common import ClusterOpt, HostsOpt, InventoryOpt, LabOpt, TopologyOpt, number
 
 
 class DiscoverFormat(str, Enum):
@@ -29,7 +29,7 @@ def discover(
         "--write-cluster", help="Write a cluster file matching the observed cabling.")] = None,
     window: Annotated[float, typer.Option(
         "--window", help="Seconds every node sends and listens for discovery frames.",
-        min=0.2, max=30.0)] = 1.5,
+        callback=number(0.2, 30.0))] = 1.5,
     bring_up: Annotated[bool, typer.Option(
         "--bring-up", help="Set administratively-down ConnectX-7 twins up for the window "
         "(waiting 3 s for link), then down again. For fresh, unprovisioned Sparks.")] = False,

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from sparkctl.cli.bootstrap import AskBecomeOpt, BecomeStdinOpt, become_password
 from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
@@ -22,6 +23,8 @@ from sparkctl.cli.common import (
     OutputOpt,
     TopologyOpt,
     WaitOpt,
+    file_path,
+    number,
     target_from_options,
 )
 
@@ -65,17 +68,17 @@ def health(
     budget: Annotated[float | None, typer.Option(
         "--budget", help="Seconds the whole run may take, dead or frozen nodes included "
                          "(default 20, 40 with --probe); what is not measured in time is "
-                         "`skipped`.")] = None,
+                         "`skipped`.", callback=number(3.0, 86400.0))] = None,
     wait: WaitOpt = 0.0,
     regression_pct: Annotated[float, typer.Option(
         "--regression-pct", help="Degraded when a bandwidth falls this many percent below "
-                                 "its trailing median.", min=1.0, max=99.0)] = 20.0,
+                                 "its trailing median.", callback=number(1.0, 99.0))] = 20.0,
     retention_days: Annotated[float, typer.Option(
-        "--retention-days", help="Drop history older than this (0 keeps everything).", min=0.0,
-    )] = 90.0,
+        "--retention-days", help="Drop history older than this (0 keeps everything).",
+        callback=number(0.0, 36500.0))] = 90.0,
     lock_file: Annotated[Path | None, typer.Option(
         "--lock-file", help="Lock against overlapping runs. Default: next to the database, "
-                            "one per target.")] = None,
+                            "one per target.", callback=file_path)] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Cron mode: print nothing when healthy, one line otherwise "
                               "(the -o file is still written, in every format).")] = False,
@@ -131,7 +134,7 @@ def history(
     ] = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Draw a trend plot (PNG/SVG) of the metrics (default: bandwidth and "
-                       "busbw) with thresholds; needs pip install 'sparkctl[plot]'.")] = None,
+                       "busbw) with thresholds; needs pip install 'dgx-sparkctl[plot]'.")] = None,
     output_format: Annotated[HealthFormat, typer.Option(
         "--format", "-f", help="table or json.")] = HealthFormat.table,
 ) -> None:
@@ -189,13 +192,21 @@ def install(
     skip_binary_check: Annotated[bool, typer.Option(
         "--skip-binary-check", help="Schedule even where sparkctl is not installed yet (runs "
                                     "fail until it is).")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Show what would change (ansible --check --diff); change nothing.")
+    ] = False,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Install a systemd timer (or a cron entry where there is no systemd) running health."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     result = timer.install(target, every=every, on=str(on), textfile_dir=textfile_dir,
-                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check)
+                           sparkctl_bin=sparkctl_bin, require_binary=not skip_binary_check,
+                           check=check,
+                           become_password=become_password(ask_become_pass,
+                                                           become_password_stdin))
     typer.echo(result.summary())
 
 
@@ -205,10 +216,17 @@ def uninstall(
     inventory: InventoryOpt = None, lab: LabOpt = None,
     on: Annotated[Where, typer.Option("--on", help="Where it was installed.")
                   ] = Where.controller,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Show what would change (ansible --check --diff); change nothing.")
+    ] = False,
+    ask_become_pass: AskBecomeOpt = False,
+    become_password_stdin: BecomeStdinOpt = False,
 ) -> None:
     """Remove the health timer/cron entry that `health install` put there."""
     from sparkctl.health import timer
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    result = timer.uninstall(target, on=str(on))
+    result = timer.uninstall(target, on=str(on), check=check,
+                             become_password=become_password(ask_become_pass,
+                                                             become_password_stdin))
     typer.echo(result.summary())

@@ -7,15 +7,16 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import HostsOpt
+from sparkctl.cli.common import HostsOpt, file_path
 
 
 def init(
     topology: Annotated[str, typer.Option("--topology", "-t", help="Built-in topology.")],
     hosts: HostsOpt = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Where to write (default: stdout).")] = None,
-    mtu: Annotated[int, typer.Option(help="MTU of the data rails.")] = 9000,
+        "--output", "-o", help="Where to write (default: stdout).", callback=file_path)] = None,
+    mtu: Annotated[int | None, typer.Option(help="MTU of the data rails (default 9000; 1500 "
+                                            "through a switch).")] = None,
     platform: Annotated[str, typer.Option(help="dgx-spark or lab.")] = "dgx-spark",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
@@ -34,7 +35,8 @@ def init(
 
     if platform not in PLATFORMS:
         raise InputError(f"unknown platform {platform!r}", hint=f"use {' or '.join(PLATFORMS)}")
-    spec = dataclasses.replace(builtin_spec(topology, split_hosts(hosts)), mtu=mtu,
+    params = {} if mtu is None else {"mtu": mtu}
+    spec = dataclasses.replace(builtin_spec(topology, split_hosts(hosts), **params),
                                platform=platform)
     Cluster.from_spec(spec)
     text = render_cluster_file(spec)

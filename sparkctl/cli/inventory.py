@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import ClusterOpt, HostsOpt, InventoryOpt, LabOpt, TopologyOpt
+from sparkctl.cli.common import ClusterOpt, HostsOpt, InventoryOpt, LabOpt, TopologyOpt, file_path
 
 
 def inventory(
@@ -17,7 +17,8 @@ def inventory(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write here (atomically) instead of stdout.")] = None,
+        "--output", "-o", help="Write here (atomically) instead of stdout.",
+        callback=file_path)] = None,
 ) -> None:
     """Print or write the Ansible inventory (YAML) for a cluster.
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import DataFormat, HostsOpt, print_json
+from sparkctl.cli.common import DataFormat, HostsOpt, number, print_json
 
 app = typer.Typer(no_args_is_help=True, help=(
     "Simulated DGX Spark clusters on this machine: namespaces, veths named like the ConnectX-7 "
@@ -39,6 +39,11 @@ def up(
     configured: Annotated[bool, typer.Option(
         "--configured", help="Also give data links their planned addresses and MTU (normally "
         "provisioning's job).")] = False,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Nodes as a fresh DGX OS Spark: user nvidia with a random password "
+        "(in the lab's `password` file, 0600), sudo asks it, no keys, no root login, empty "
+        "known_hosts. Without it the nodes are already bootstrapped (key login, sudo "
+        "without password).")] = False,
 ) -> None:
     """Bring a lab up (idempotent); print where its inventory is."""
     from sparkctl.errors import InputError
@@ -61,8 +66,8 @@ def up(
 
         spec = load_cluster_file(cluster)
         source = {"cluster_file": str(cluster.resolve())}
-    result = lifecycle.up(spec, name=name, rate=rate, configured=configured, source=source,
-                          log=_echo)
+    result = lifecycle.up(spec, name=name, rate=rate, configured=configured, fresh=fresh,
+                          source=source, log=_echo)
     record = result.record
     verb = "is up" if result.created else "was already up"
     _echo(f"lab {record.name} {verb} ({record.topology}, {len(record.nodes)} node"
@@ -70,7 +75,12 @@ def up(
     for node in record.nodes:
         _echo(f"  {node.name:<12} {node.mgmt_address}")
     _echo(f"inventory: {record.inventory_path}")
-    _echo(f"next: sparkctl lab ssh --name {record.name} {record.nodes[0].name}")
+    if record.fresh:
+        _echo(f"fresh nodes: user {record.user}, password in {record.password_path}; "
+              f"next: sparkctl bootstrap --lab {record.name} --password-stdin "
+              f"< {record.password_path}")
+    else:
+        _echo(f"next: sparkctl lab ssh --name {record.name} {record.nodes[0].name}")
     typer.echo(str(record.inventory_path))
 
 
@@ -149,9 +159,11 @@ def ssh(
         help="Command to run (after --); without one, an interactive shell.")] = None,
     name: NameOpt = "lab",
     timeout: Annotated[float, typer.Option(
-        "--timeout", help="Seconds a command may run before it is stopped.")] = 3600.0,
+        "--timeout", help="Seconds a command may run before it is stopped.",
+        callback=number(0.0, 7 * 86400.0, lo_open=True))] = 3600.0,
 ) -> None:
-    """SSH into a lab node, or run a command there and exit with its exit code."""
+    """SSH into a lab node as its user (nvidia), or run a command there and exit with its
+    exit code. Root commands need sudo, as on a real Spark."""
     from sparkctl.lab import shell
     from sparkctl.lab.status import load_record
 
@@ -161,6 +173,31 @@ def ssh(
         shell.interactive(record, node)
         return
     code = shell.run_on_node(record, node, list(command), timeout=timeout)
+    sys.stdout.flush()
+    raise typer.Exit(code)
+
+
+@app.command("console", context_settings={"allow_interspersed_args": False})
+def console(
+    node: Annotated[str, typer.Argument(help="Node name, e.g. spark-1.")],
+    command: Annotated[list[str] | None, typer.Argument(
+        help="Command to run as root (after --); without one, an interactive root shell.")]
+    = None,
+    name: NameOpt = "lab",
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds a command may run before it is stopped.")] = 3600.0,
+) -> None:
+    """A root shell on a lab node's console (no SSH, no network): what a keyboard and screen
+    on the box give. Works on fresh labs, with sshd stopped, or with the network broken."""
+    from sparkctl.lab import shell
+    from sparkctl.lab.status import load_record
+
+    record = load_record(name)
+    record.node(node)
+    if not command:
+        shell.interactive_console(record, node)
+        return
+    code = shell.run_on_console(record, node, list(command), timeout=timeout)
     sys.stdout.flush()
     raise typer.Exit(code)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import DataFormat
+from sparkctl.cli.common import DataFormat, number, whole
 from sparkctl.exitcodes import ExitCode
 
 
@@ -22,13 +22,16 @@ def plan(
         "--context", help="Tokens per sequence: 32768, 32k, 128k, 1m (k = 1024) "
         "(default: 128k, or the model's max context if smaller).")] = None,
     concurrency: Annotated[int, typer.Option(
-        "--concurrency", "-n", help="Sequences served at once.")] = 1,
+        "--concurrency", "-n", help="Sequences served at once.",
+        callback=whole(None, 1_000_000))] = 1,
     kv_dtype: Annotated[str, typer.Option(
         "--kv-dtype", help="KV cache element type: bf16 or fp8.")] = "bf16",
     usable_gib: Annotated[float | None, typer.Option(
-        "--usable-gib", help="Memory usable per Spark, GiB (default: 119).")] = None,
+        "--usable-gib", help="Memory usable per Spark, GiB (default: 119).",
+        callback=number(0.0, 4096.0, lo_open=True))] = None,
     overhead_gib: Annotated[float | None, typer.Option(
-        "--overhead-gib", help="Runtime reserve per node, GiB (default: 10% of usable).")] = None,
+        "--overhead-gib", help="Runtime reserve per node, GiB (default: 10% of usable).",
+        callback=number(0.0, 4096.0))] = None,
     params: Annotated[str | None, typer.Option(
         "--params", help="Parameter count in billions (e.g. 120b); required with a "
         "config.json.")] = None,

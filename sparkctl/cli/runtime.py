@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sparkctl.cli.bootstrap import AskBecomeOpt, BecomeStdinOpt, become_password
 from sparkctl.cli.common import (
     ClusterOpt,
     DataFormat,
@@ -14,8 +15,10 @@ from sparkctl.cli.common import (
     InventoryOpt,
     LabOpt,
     TopologyOpt,
+    number,
     print_json,
     target_from_options,
+    whole,
 )
 from sparkctl.errors import RunFailed
 from sparkctl.exitcodes import ExitCode
@@ -28,7 +31,8 @@ ModelOpt = Annotated[str | None, typer.Option(
     "--model", "-m", help="Hugging Face id (or path in the container) to serve.")]
 TpOpt = Annotated[str | None, typer.Option(
     "--tp", help="Tensor parallel size: auto (= nodes / PP) or a number.")]
-PpOpt = Annotated[int | None, typer.Option("--pp", help="Pipeline parallel size (default 1).")]
+PpOpt = Annotated[int | None, typer.Option("--pp", help="Pipeline parallel size (default 1).",
+                                           callback=whole(1, 64))]
 ImageOpt = Annotated[str | None, typer.Option("--image", help="Container image (default per "
                                               "runtime, from facts/dgx-spark.md).")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port of the endpoint.")]
@@ -36,15 +40,26 @@ CacheOpt = Annotated[str | None, typer.Option("--hf-cache", help="Model cache di
                                               "nodes (default /var/cache/sparkctl/huggingface).")]
 PlanOpt = Annotated[Path | None, typer.Option(
     "--from-plan", help="JSON from `sparkctl plan --format json`: model and TP/PP.")]
+UtilOpt = Annotated[float | None, typer.Option(
+    "--gpu-memory-utilization", help="vLLM's share of unified memory (default 0.8, NVIDIA's).")]
+LenOpt = Annotated[int | None, typer.Option(
+    "--max-model-len", help="vLLM's context (default: sized by the planner for the nodes).")]
 
 
 def _launch(runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image, port,
-            hf_cache, from_plan):
+            hf_cache, from_plan, gpu_memory_utilization=None, max_model_len=None):
     from sparkctl.runtime.prepare import prepare_launch
 
     target = target_from_options(topology, hosts, cluster, inventory, lab)
     return target, prepare_launch(target, runtime, model=model, tp=tp, pp=pp, image=image,
-                                  port=port, hf_cache=hf_cache, from_plan=from_plan)
+                                  port=port, hf_cache=hf_cache, from_plan=from_plan,
+                                  gpu_memory_utilization=gpu_memory_utilization,
+                                  max_model_len=max_model_len)
+
+
+def _warn(plan) -> None:
+    for warning in plan.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command("render")
@@ -52,6 +67,7 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
            cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
            model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
            port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
+           gpu_memory_utilization: UtilOpt = None, max_model_len: LenOpt = None,
            output: Annotated[Path | None, typer.Option(
                "--output", "-o", help="Directory to write (default ./runtime-RUNTIME).")] = None,
            fmt: Annotated[DataFormat, typer.Option("--format")] = DataFormat.table) -> None:
@@ -59,8 +75,9 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
     from sparkctl.runtime.render import render_launch_dir
 
     _, plan = _launch(runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-                      port, hf_cache, from_plan)
+                      port, hf_cache, from_plan, gpu_memory_utilization, max_model_len)
     out = render_launch_dir(plan, output or Path(f"runtime-{plan.runtime}"))
+    _warn(plan)
     if fmt is DataFormat.json:
         print_json({**plan.to_dict(), "output": str(out)})
         return
@@ -76,17 +93,26 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
 
 
 def _deploy(state: str, runtime, topology, hosts, cluster, inventory, lab, model, tp, pp,
-            image, port, hf_cache, from_plan, runs_dir, timeout) -> None:
+            image, port, hf_cache, from_plan, runs_dir, timeout, gpu_memory_utilization=None,
+            max_model_len=None, become=None) -> None:
+    import os
+
     from rich.console import Console
 
     from sparkctl.provision.progress import RichProgress, print_summary
     from sparkctl.runtime.deploy import deploy, refuse_without_gpu
 
     target, plan = _launch(runtime, topology, hosts, cluster, inventory, lab, model, tp, pp,
-                           image, port, hf_cache, from_plan)
+                           image, port, hf_cache, from_plan, gpu_memory_utilization,
+                           max_model_len)
     refuse_without_gpu(target, "up" if state == "started" else "down")
+    _warn(plan)
+    if state == "started" and not os.environ.get("HF_TOKEN"):
+        typer.echo("note: HF_TOKEN is not set here: the nodes get no Hugging Face token, so "
+                   "gated models cannot be downloaded (export HF_TOKEN=... and re-run)", err=True)
     result = deploy(target, plan, state, runs_dir=runs_dir, timeout_s=timeout,
-                    observer=RichProgress(Console(stderr=True)))
+                    observer=RichProgress(Console(stderr=True)),
+                    become_password=become_password(*become) if become else None)
     print_summary(Console(), result)
     if result.status == "canceled":
         typer.echo("sparkctl: interrupted; stopped the run. Re-run the same command: the "
@@ -101,7 +127,8 @@ def _deploy(state: str, runtime, topology, hosts, cluster, inventory, lab, model
 
 
 RunsOpt = Annotated[Path | None, typer.Option(help="Where run records go.")]
-TimeoutOpt = Annotated[int, typer.Option(help="Stop the whole run after this many seconds.")]
+TimeoutOpt = Annotated[int, typer.Option(help="Stop the whole run after this many seconds.",
+                                         callback=whole(1, 7 * 86400))]
 
 
 @app.command("up")
@@ -109,10 +136,15 @@ def up(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = None
        cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
        model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
        port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
-       runs_dir: RunsOpt = None, timeout: TimeoutOpt = 2 * 3600) -> None:
-    """Start the runtime on every node (the runtime role, through ansible-runner)."""
+       gpu_memory_utilization: UtilOpt = None, max_model_len: LenOpt = None,
+       runs_dir: RunsOpt = None, timeout: TimeoutOpt = 2 * 3600,
+       ask_become_pass: AskBecomeOpt = False,
+       become_password_stdin: BecomeStdinOpt = False) -> None:
+    """Start the runtime on every node (the runtime role, through ansible-runner). HF_TOKEN,
+    when set in this shell, reaches each node as a 0600 env file for the containers."""
     _deploy("started", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-            port, hf_cache, from_plan, runs_dir, timeout)
+            port, hf_cache, from_plan, runs_dir, timeout, gpu_memory_utilization,
+            max_model_len, (ask_become_pass, become_password_stdin))
 
 
 @app.command("down")
@@ -120,10 +152,13 @@ def down(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = No
          cluster: ClusterOpt = None, inventory: InventoryOpt = None, lab: LabOpt = None,
          model: ModelOpt = None, tp: TpOpt = None, pp: PpOpt = None, image: ImageOpt = None,
          port: PortOpt = None, hf_cache: CacheOpt = None, from_plan: PlanOpt = None,
-         runs_dir: RunsOpt = None, timeout: TimeoutOpt = 600) -> None:
+         runs_dir: RunsOpt = None, timeout: TimeoutOpt = 600,
+         ask_become_pass: AskBecomeOpt = False,
+         become_password_stdin: BecomeStdinOpt = False) -> None:
     """Stop and remove what `up` started (the container on every node, its launch files)."""
     _deploy("absent", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
-            port, hf_cache, from_plan, runs_dir, timeout)
+            port, hf_cache, from_plan, runs_dir, timeout,
+            (ask_become_pass, become_password_stdin))
 
 
 @app.command("status")
@@ -135,7 +170,9 @@ def status(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
                help="Probe this base URL instead of node 1's (e.g. through a tunnel).")] = None,
            ssh: Annotated[bool, typer.Option("--ssh/--no-ssh", help="Also read each node's "
                                              "container and Ray/mpirun state over SSH.")] = True,
-           timeout: Annotated[float, typer.Option(help="Seconds per probe.")] = 10.0,
+           timeout: Annotated[float, typer.Option(help="Seconds per probe.",
+                                                  callback=number(0.0, 3600.0, lo_open=True))]
+           = 10.0,
            fmt: Annotated[DataFormat, typer.Option("--format")] = DataFormat.table) -> None:
     """Probe the endpoint (/v1/models, one tiny completion) and each node's runtime state."""
     from sparkctl.errors import InputError

@@ -16,6 +16,7 @@ from sparkctl.cli.common import (
     OutputOpt,
     TopologyOpt,
     WaitOpt,
+    number,
 )
 
 
@@ -46,9 +47,10 @@ def validate(
     output: OutputOpt = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when every check "
                                "passes, one line otherwise (the -o file is still written)."),
-    budget: float = typer.Option(None, "--budget", help="Seconds the whole run may take, "
-                                 "dead or frozen nodes included; checks not reached in time "
-                                 "are `skipped` (default: 90 with --quick, else 600)."),
+    budget: float = typer.Option(None, "--budget", callback=number(5.0, 86400.0),
+                                 help="Seconds the whole run may take, dead or frozen nodes "
+                                 "included; checks not reached in time are `skipped` "
+                                 "(default: 90 with --quick, else 600)."),
     wait: WaitOpt = 0.0,
     tcp: bool = typer.Option(False, "--tcp", help="On dgx-spark, measure rails with iperf3 "
                              "(TCP) instead of ib_write_bw."),
@@ -62,7 +64,7 @@ def validate(
     no_history: bool = typer.Option(False, "--no-history", help="Neither record this run's "
                                     "rail and busbw figures nor judge them against earlier "
                                     "runs."),
-    regression_pct: float = typer.Option(20.0, "--regression-pct", min=1.0, max=99.0,
+    regression_pct: float = typer.Option(20.0, "--regression-pct", callback=number(1.0, 99.0),
                                          help="Degraded when a bandwidth falls this many "
                                               "percent below its trailing median."),
 ) -> None:

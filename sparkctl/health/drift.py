@@ -55,7 +55,8 @@ def judge_nccl_env(node: str, path: str, present: bool, text: str,
         if have is None:
             problems.append(f"{key} missing (plan: {want})")
         elif key in MEASURED_KEYS:
-            if not have.isdigit():
+            # -1: the node's HCAs measured different indexes and NCCL picks per HCA.
+            if not (have.isdigit() or have == "-1"):
                 problems.append(f"{key}={have} is not a GID index number")
         elif have != want:
             problems.append(f"{key}={have} (plan: {want})")

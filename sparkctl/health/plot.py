@@ -1,6 +1,6 @@
 """Trend plot of bandwidth/busbw history, with the pass threshold and regression floor drawn.
 
-matplotlib is an optional extra (`pip install 'sparkctl[plot]'`), imported only here.
+matplotlib is an optional extra (`pip install 'dgx-sparkctl[plot]'`), imported only here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _matplotlib():
     except ImportError:
         raise EnvironmentProblem(
             "--plot needs matplotlib, which is not installed",
-            hint="install the plot extra: pip install 'sparkctl[plot]'") from None
+            hint="install the plot extra: pip install 'dgx-sparkctl[plot]'") from None
     matplotlib.use("Agg")  # files only, no display (cron, CI, ssh sessions)
     import matplotlib.pyplot as plt
 

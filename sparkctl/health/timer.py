@@ -7,14 +7,12 @@ The role picks a systemd timer where systemd runs and a cron entry elsewhere (la
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +57,12 @@ class TimerResult:
     where: str
     changed: int
     output_tail: str
+    check: bool = False  # --check: nothing was changed, `changed` is what would be
 
     def summary(self) -> str:
         state = f"{self.changed} change(s)" if self.changed else "nothing to change"
+        if self.check:
+            return f"health timer not {self.action} on {self.where} (--check): would make {state}"
         return f"health timer {self.action} on {self.where}: {state}"
 
 
@@ -85,7 +86,8 @@ def health_command(sparkctl_bin: str, args: list[str], textfile_dir: Path) -> st
 
 
 def install(target, *, every: str, on: str, textfile_dir: Path,
-            sparkctl_bin: str | None, require_binary: bool = True) -> TimerResult:
+            sparkctl_bin: str | None, require_binary: bool = True,
+            check: bool = False, become_password=None) -> TimerResult:
     schedule = parse_every(every)
     if on == "node":
         binary = sparkctl_bin or "/usr/local/bin/sparkctl"
@@ -109,38 +111,57 @@ def install(target, *, every: str, on: str, textfile_dir: Path,
         "health_timer_require_sparkctl": require_binary,
         **extra,
     }
-    return _apply(target, on, variables, "installed")
+    return _apply(target, on, variables, "installed", become_password, check)
 
 
-def uninstall(target, *, on: str) -> TimerResult:
+def uninstall(target, *, on: str, check: bool = False,
+              become_password=None) -> TimerResult:
     variables = {"health_timer_state": "absent"}
     if on == "node":
         variables["health_timer_inventory_src"] = "copied"
-    return _apply(target, on, variables, "removed")
+    return _apply(target, on, variables, "removed", become_password, check)
 
 
-def _apply(target, on: str, variables: dict, action: str) -> TimerResult:
+def _apply(target, on: str, variables: dict, action: str, become_password=None,
+           check: bool = False) -> TimerResult:
+    from sparkctl.bootstrap.store import open_store
+    from sparkctl.provision.playbook import PlaybookJob
+    from sparkctl.provision.records import new_run_dir
+    from sparkctl.provision.runner import repin_command
+
     hosts = "sparks" if on == "node" else "localhost"
-    with tempfile.TemporaryDirectory(prefix="sparkctl-health-timer-") as tmp:
-        play = Path(tmp) / "health_timer.yml"
-        play.write_text(
-            "- name: sparkctl health schedule\n"
-            f"  hosts: {hosts}\n"
-            "  gather_facts: false\n"
-            f"  become: {'false' if os.geteuid() == 0 and on != 'node' else 'true'}\n"
-            "  roles: [health_timer]\n", encoding="utf-8")
-        extra = Path(tmp) / "vars.json"
-        extra.write_text(json.dumps(variables), encoding="utf-8")
-        argv = [_ansible_playbook(), str(play), "-e", f"@{extra}"]
-        if on == "node":
-            if target.inventory_path is None:
-                raise InputError("--on node needs --inventory FILE or --lab NAME")
-            argv += ["-i", str(target.inventory_path)]
-            if variables.get("health_timer_state") == "absent":
-                argv += ["-e", "health_timer_require_sparkctl=false"]
-        else:
-            argv += ["-i", "localhost,", "-c", "local"]
-        return _run(argv, action, "every node" if on == "node" else "this controller")
+    run_dir = new_run_dir(None, f"health-timer-{target.cluster.spec.name}")
+    project = run_dir / "project"
+    project.mkdir()
+    (project / "health_timer.yml").write_text(
+        "- name: sparkctl health schedule\n"
+        f"  hosts: {hosts}\n"
+        "  gather_facts: false\n"
+        f"  become: {'false' if os.geteuid() == 0 and on != 'node' else 'true'}\n"
+        "  roles: [health_timer]\n", encoding="utf-8")
+    variables = dict(variables)
+    if on == "node":
+        if target.inventory_path is None:
+            raise InputError("--on node needs --inventory FILE or --lab NAME")
+        inventory = Path(target.inventory_path)
+        if variables.get("health_timer_state") == "absent":
+            variables["health_timer_require_sparkctl"] = False
+        cmdline: tuple[str, ...] = ()
+    else:
+        # The controller's modules run in this Python: interpreter discovery may pick a
+        # python3.X shim that does not run (pyenv), and would cost a round trip.
+        inventory = "localhost,"
+        cmdline = ("-c", "local", "-e", f"ansible_python_interpreter={sys.executable}")
+    if check:  # what would change, nothing changed
+        cmdline += ("--check", "--diff")
+    job = PlaybookJob(private_data_dir=run_dir, project_dir=project,
+                      playbook="health_timer.yml", inventory=inventory, envvars=_env(),
+                      extravars=variables, cmdline=cmdline, timeout_s=PLAYBOOK_TIMEOUT_S,
+                      store=open_store(target, create=False) if on == "node" else None,
+                      become_password=become_password, repin_hint=repin_command(target),
+                      hostvars=target.hostvars if on == "node" else None)
+    result = _run(job, action, "every node" if on == "node" else "this controller")
+    return dataclasses.replace(result, check=check)
 
 
 def _ansible_playbook() -> str:
@@ -148,31 +169,38 @@ def _ansible_playbook() -> str:
     found = str(here) if here.exists() else shutil.which("ansible-playbook")
     if not found:
         raise EnvironmentProblem("ansible-playbook is not installed",
-                                 hint="pip install sparkctl (it depends on ansible-core)")
+                                 hint="pip install dgx-sparkctl (it depends on ansible-core)")
     return found
 
 
-def _run(argv: list[str], action: str, where: str) -> TimerResult:
-    from sparkctl.render.bundle import content_dir  # the one lookup: checkout, wheel, override
+def _env() -> dict[str, str]:
+    from sparkctl.render.bundle import content_dir  # the one lookup of shipped content
 
+    _ansible_playbook()
     roles = content_dir("playbooks") / "roles"
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(roles), "ANSIBLE_PIPELINING": "True",
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False",
-           "ANSIBLE_LOCALHOST_WARNING": "False",
-           # One SSH connection per node for the whole play (about 2x faster on small plays).
-           "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s",
-           "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, env=env,
-                              timeout=PLAYBOOK_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise RunFailed(f"ansible-playbook did not finish within {PLAYBOOK_TIMEOUT_S} s") from None
-    tail = "\n".join(done.stdout.splitlines()[-25:])
-    if done.returncode != 0:
-        failed = [line for line in done.stdout.splitlines() if "FAILED" in line or
-                  "fatal:" in line or "UNREACHABLE" in line or '"msg"' in line]
-        raise RunFailed(f"health timer not {action}: ansible-playbook exit {done.returncode}:\n"
-                        + "\n".join(failed[-6:] or done.stdout.splitlines()[-10:]
-                                    or done.stderr.splitlines()[-10:]))
-    changed = sum(int(m) for m in re.findall(r"\bchanged=(\d+)", done.stdout))
+    return {"ANSIBLE_ROLES_PATH": str(roles), "ANSIBLE_PIPELINING": "True",
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            # One SSH connection per node for the whole play (about 2x faster on small plays).
+            "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+
+
+def _run(job, action: str, where: str) -> TimerResult:
+    from sparkctl.provision.events import EventCollector
+    from sparkctl.provision.playbook import run_playbook
+
+    collector = EventCollector()
+    runner = run_playbook(job, collector)
+    stdout = job.private_data_dir / "artifacts" / "run" / "stdout"
+    lines = stdout.read_text(errors="replace").splitlines() if stdout.exists() else []
+    tail = "\n".join(lines[-25:])
+    if runner.status == "timeout":
+        raise RunFailed(f"ansible-playbook did not finish within {PLAYBOOK_TIMEOUT_S} s")
+    if runner.rc != 0 or collector.failures:
+        failed = [f"{f.host}: {f.message}" for f in collector.failures]
+        raise RunFailed(f"health timer not {action}: ansible-playbook exit {runner.rc}:\n"
+                        + "\n".join(failed[-6:] or lines[-10:]),
+                        hint=f"logs: {stdout}")
+    changed = sum(s.changed for s in collector.stats.values())
     return TimerResult(action, where, changed, tail)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sparkctl.errors import EnvironmentProblem, RunFailed
 from sparkctl.lab import paths
+from sparkctl.lab.access import LAB_GROUPS, LAB_UID, LAB_USER
 from sparkctl.lab.system import require_binaries, require_root, run
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -31,23 +32,22 @@ NODE_PACKAGES = (
     "iptables", "ca-certificates", "less", "cron",
 )
 
-# Nodes have no systemd and no login sessions: PAM's loginuid would refuse root logins, and
-# host keys are generated per node by `lab up` (never shared through the image).
+# Nodes have no systemd and no login sessions: PAM's loginuid would refuse logins. Who may
+# log in, and how, is per node (access.py); host keys are generated per node by `lab up`
+# (never shared through the image).
 SSHD_DROPIN = """\
-# Written by the sparkctl lab base image: key-only root login, no PAM (no systemd here).
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
+# Written by the sparkctl lab base image: no PAM (no systemd here).
 UsePAM no
-UseDNS no
-HostKey /etc/ssh/ssh_host_ed25519_key
 """
 
 POST_INSTALL = (
     "rm -f /etc/ssh/ssh_host_*",
     "apt-get clean",
     "rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/locale/*",
-    "mkdir -p /root/.ssh && chmod 700 /root/.ssh",
+    # DGX OS's first user (access.py); password locked until `lab up` sets one per lab.
+    f"useradd --create-home --uid {LAB_UID} --user-group --shell /bin/bash "
+    f"--groups {','.join(LAB_GROUPS)} {LAB_USER}",
+    f"install -d -m 700 -o {LAB_USER} -g {LAB_USER} /home/{LAB_USER}/.ssh",
 )
 
 
@@ -81,8 +81,16 @@ def image_dir(recipe: ImageRecipe) -> Path:
 def cached_image(recipe: ImageRecipe) -> BaseImage | None:
     directory = image_dir(recipe)
     if (directory / "complete").is_file() and (directory / "rootfs" / "usr/sbin/sshd").exists():
+        _mark_used(directory)
         return BaseImage(directory / "rootfs", recipe.digest(), False, None)
     return None
+
+
+def _mark_used(directory: Path) -> None:
+    try:
+        (directory / "last-used").touch()
+    except OSError:
+        pass  # a read-only cache still works; it only ages sooner
 
 
 def ensure_base_image(recipe: ImageRecipe | None = None, *, mirror: str | None = None,
@@ -119,7 +127,7 @@ def _build(recipe: ImageRecipe, mirror: str, log) -> BaseImage:
         run(["debootstrap", f"--variant={recipe.variant}", f"--cache-dir={debs}",
              f"--include={','.join(recipe.packages)}", recipe.suite, str(rootfs), mirror],
             timeout=BUILD_TIMEOUT_S, what="debootstrap")
-        dropin = rootfs / "etc/ssh/sshd_config.d/sparkctl-lab.conf"
+        dropin = rootfs / "etc/ssh/sshd_config.d/00-sparkctl-image.conf"
         dropin.write_text(recipe.sshd_dropin)
         for step in recipe.post_install:
             run(["chroot", str(rootfs), "/bin/sh", "-c", step], timeout=120,
@@ -142,8 +150,14 @@ def _build(recipe: ImageRecipe, mirror: str, log) -> BaseImage:
     return BaseImage(final / "rootfs", recipe.digest(), True, elapsed)
 
 
+# Several checkouts of sparkctl (branches, worktrees) may share one cache with different
+# recipes: an image is only pruned once no lab runs on it and nothing used it for this long.
+PRUNE_AFTER_S = 3 * 24 * 3600
+
+
 def prune_images(keep: set[str]) -> list[Path]:
-    """Delete cached images of older recipes that no lab on this machine still runs on."""
+    """Delete cached images of other recipes that no lab on this machine runs on and that
+    no `lab up` used for PRUNE_AFTER_S."""
     from sparkctl.lab import state
 
     in_use = set(keep)
@@ -155,8 +169,11 @@ def prune_images(keep: set[str]) -> list[Path]:
         if record is not None:
             in_use.add(record.image)
     removed = []
+    now = time.time()
     for directory in paths.CACHE_ROOT.glob("base-*"):
-        if directory.name.removeprefix("base-") not in in_use:
+        stamps = [directory / "last-used", directory / "complete"]
+        used = max((s.stat().st_mtime for s in stamps if s.exists()), default=0.0)
+        if directory.name.removeprefix("base-") not in in_use and now - used > PRUNE_AFTER_S:
             shutil.rmtree(directory, ignore_errors=True)
             removed.append(directory)
     return removed

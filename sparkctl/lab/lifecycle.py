@@ -20,13 +20,14 @@ from pathlib import Path
 
 from sparkctl.cluster import Cluster
 from sparkctl.errors import InputError, RunFailed, SparkctlError
-from sparkctl.lab import image, keys, names, nodes, paths, procs, state, wiring
+from sparkctl.fileio import atomic_write
+from sparkctl.lab import access, image, keys, names, nodes, paths, procs, state, wiring
 from sparkctl.lab.state import LabRecord, NodeRecord
 from sparkctl.lab.system import require_binaries, require_root, run
 from sparkctl.topology.hardware import LINE_RATE_MBPS
-from sparkctl.topology.model import ClusterSpec
+from sparkctl.topology.model import ClusterSpec, default_mtu
 
-UP_BINARIES = ["ip", "tc", "unshare", "nsenter", "mount", "ssh-keygen", "ssh"]
+UP_BINARIES = ["ip", "tc", "unshare", "nsenter", "mount", "ssh-keygen", "ssh", "openssl"]
 STOP_TIMEOUT_S = 5.0
 
 Log = Callable[[str], None]
@@ -64,6 +65,12 @@ def lab_lock(name: str) -> Iterator[None]:
 def lab_spec(spec: ClusterSpec) -> ClusterSpec:
     for node in spec.nodes:
         names.check_node_name(node.name)
+    if spec.switch_mtu is None and any(c.to_switch for c in spec.cables):
+        # The lab's switch is a bridge that carries wiring.SWITCH_MTU: it is declared, as a
+        # cluster file declares a jumbo-frame switch, and an undeclared rail MTU follows it.
+        spec = dataclasses.replace(spec, switch_mtu=wiring.SWITCH_MTU)
+        if not spec.mtu_declared:
+            spec = dataclasses.replace(spec, mtu=default_mtu(spec.cables, spec.switch_mtu))
     return dataclasses.replace(spec, platform="lab")
 
 
@@ -75,7 +82,9 @@ def is_healthy(record: LabRecord) -> bool:
 
 
 def up(spec: ClusterSpec, *, name: str = paths.DEFAULT_LAB, rate: str = wiring.DEFAULT_RATE,
-       configured: bool = False, source: dict | None = None, log: Log | None = None) -> UpResult:
+       configured: bool = False, fresh: bool = False, source: dict | None = None,
+       log: Log | None = None) -> UpResult:
+    """Build the lab (idempotent). fresh: nodes as a fresh DGX OS Spark (access.py)."""
     started = time.monotonic()
     paths.validate_lab_name(name)
     rate_mbit = wiring.parse_rate_mbit(rate)
@@ -85,7 +94,7 @@ def up(spec: ClusterSpec, *, name: str = paths.DEFAULT_LAB, rate: str = wiring.D
     require_binaries(UP_BINARIES)
     declaration = {**(source or {}), "topology": spec.topology, "hosts": spec.node_names,
                    "cables": [str(c) for c in spec.cables], "mtu": spec.mtu,
-                   "rate_mbit": rate_mbit, "configured": configured}
+                   "rate_mbit": rate_mbit, "configured": configured, "fresh": fresh}
     with lab_lock(name):
         existing = state.load(name)
         if existing is not None:
@@ -100,7 +109,7 @@ def up(spec: ClusterSpec, *, name: str = paths.DEFAULT_LAB, rate: str = wiring.D
                 log(f"lab {name} is left over from an earlier run; cleaning it first")
             _teardown(existing)
         base = image.ensure_base_image(log=log)
-        record = _new_record(name, spec, base.digest, rate_mbit, configured, declaration)
+        record = _new_record(name, spec, base.digest, rate_mbit, configured, fresh, declaration)
         try:
             _build(record, spec, base.root)
         except BaseException:
@@ -126,7 +135,7 @@ def down(name: str = paths.DEFAULT_LAB) -> LabRecord | None:
 
 
 def _new_record(name: str, spec: ClusterSpec, digest: str, rate_mbit: int, configured: bool,
-                declaration: dict) -> LabRecord:
+                fresh: bool, declaration: dict) -> LabRecord:
     paths.STATE_ROOT.mkdir(parents=True, exist_ok=True)
     directory = paths.lab_state_dir(name)
     # Allocation and the first write of the record happen under one lock, so two labs
@@ -155,7 +164,8 @@ def _new_record(name: str, spec: ClusterSpec, digest: str, rate_mbit: int, confi
             mgmt_subnet=str(subnet), mgmt_bridge=names.mgmt_bridge(name),
             mgmt_host_address=str(hosts[-1]), nodes=node_records, switch_netns=switch_netns,
             spare_netns=names.spare_netns(name),
-            links=links, configured=configured, source=declaration)
+            links=links, configured=configured, fresh=fresh, user=access.LAB_USER,
+            source=declaration)
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
         state.save(record)
@@ -164,9 +174,13 @@ def _new_record(name: str, spec: ClusterSpec, digest: str, rate_mbit: int, confi
 
 def _build(record: LabRecord, spec: ClusterSpec, lower: Path) -> None:
     _remove_unrecorded_leftovers(record)
-    public = keys.write_client_key(record.key_path, f"sparkctl-lab-{record.name}")
+    # A fresh lab has no client key at all: bootstrap brings its own.
+    public = ("" if record.fresh else
+              keys.write_client_key(record.key_path, f"sparkctl-lab-{record.name}"))
     host_keys = {n.name: keys.generate_ed25519(f"root@{n.name}") for n in record.nodes}
-    boots = {n.name: nodes.prepare(record, n, lower, host_keys[n.name], public)
+    node_access = access.NodeAccess(fresh=record.fresh, user=record.user)
+    files = node_access.node_files(*_shadow_for(record, lower), public)
+    boots = {n.name: nodes.prepare(record, n, lower, host_keys[n.name], files)
              for n in record.nodes}
     wiring.create_namespaces(record)
     wiring.create_mgmt(record)
@@ -181,14 +195,24 @@ def _build(record: LabRecord, spec: ClusterSpec, lower: Path) -> None:
     nodes.wait_for_sshd(record)
     known = keys.known_hosts_lines(
         [([n.name, n.mgmt_address], host_keys[n.name][1]) for n in record.nodes])
-    from sparkctl.fileio import atomic_write
-
-    atomic_write(record.known_hosts_path, known, mode=0o644)
+    atomic_write(record.host_keys_path, known, mode=0o644)
+    # A fresh Spark is unknown to the controller until bootstrap pins its key.
+    atomic_write(record.known_hosts_path, "" if record.fresh else known, mode=0o644)
     write_lab_inventory(record, lab_cluster)
 
 
+def _shadow_for(record: LabRecord, lower: Path) -> tuple[str, int]:
+    """(the nodes' /etc/shadow with the lab password, gid of group shadow); writes the
+    password file (0600) first, so a failed build still names where it would be."""
+    password = access.new_password()
+    atomic_write(record.password_path, password + "\n", mode=0o600)
+    shadow = access.shadow_with_password((lower / "etc/shadow").read_text(), record.user,
+                                         access.password_hash(password))
+    return shadow, (lower / "etc/shadow").stat().st_gid
+
+
 def _lab_cluster(record: LabRecord, spec: ClusterSpec) -> Cluster:
-    mgmt = {n.name: (n.mgmt_address, "root", 22) for n in record.nodes}
+    mgmt = {n.name: (n.mgmt_address, record.user, 22) for n in record.nodes}
     return Cluster.from_spec(spec.with_management(mgmt))
 
 
@@ -200,14 +224,12 @@ def ssh_common_args(record: LabRecord) -> str:
 def write_lab_inventory(record: LabRecord, cluster: Cluster) -> Path:
     from sparkctl.render.inventory import build_inventory, write_inventory
 
-    host_vars = {
-        n.name: {
-            "ansible_user": "root",
-            "ansible_ssh_private_key_file": str(record.key_path),
-            "ansible_ssh_common_args": ssh_common_args(record),
-        }
-        for n in record.nodes
-    }
+    host_vars = {}
+    for n in record.nodes:
+        host_vars[n.name] = {"ansible_user": record.user,
+                             "ansible_ssh_common_args": ssh_common_args(record)}
+        if not record.fresh:  # a fresh node has no key until bootstrap installs one
+            host_vars[n.name]["ansible_ssh_private_key_file"] = str(record.key_path)
     group_vars = {
         "sparkctl_lab_name": record.name,
         "sparkctl_lab_rate_mbit": record.rate_mbit,

@@ -18,6 +18,7 @@ from pathlib import Path
 from sparkctl.errors import RunFailed
 from sparkctl.fileio import atomic_write
 from sparkctl.lab import procs
+from sparkctl.lab.access import NodeFile
 from sparkctl.lab.state import LabRecord, NodeRecord
 from sparkctl.lab.system import run
 
@@ -65,19 +66,33 @@ def node_paths(node: NodeRecord) -> dict[str, Path]:
 
 
 def _mkdirs_like(upper: Path, lower: Path, relative: str) -> Path:
-    """Create upper/relative with the modes the base image has, so /root stays 0700."""
+    """Create upper/relative with the modes and owners the base image has (so /root stays
+    0700 and ~nvidia stays nvidia's)."""
     current_upper, current_lower = upper, lower
     for part in Path(relative).parts:
         current_upper, current_lower = current_upper / part, current_lower / part
         if not current_upper.exists():
-            mode = current_lower.stat().st_mode & 0o7777 if current_lower.is_dir() else 0o755
+            if current_lower.is_dir():
+                info = current_lower.stat()
+                mode, uid, gid = info.st_mode & 0o7777, info.st_uid, info.st_gid
+            else:
+                mode, uid, gid = 0o755, 0, 0
             current_upper.mkdir()
             os.chmod(current_upper, mode)
+            os.chown(current_upper, uid, gid)
     return current_upper
 
 
+def write_node_file(upper: Path, lower: Path, item: NodeFile) -> None:
+    relative = item.path.lstrip("/")
+    _mkdirs_like(upper, lower, str(Path(relative).parent))
+    target = upper / relative
+    atomic_write(target, item.content, mode=item.mode)
+    os.chown(target, item.uid, item.gid)
+
+
 def prepare(record: LabRecord, node: NodeRecord, lower: Path, host_key: tuple[bytes, bytes],
-            authorized_key: str) -> Path:
+            access_files: list[NodeFile]) -> Path:
     """Write the node's own files into its overlay upper dir and return its boot script."""
     p = node_paths(node)
     for directory in p.values():
@@ -92,9 +107,8 @@ def prepare(record: LabRecord, node: NodeRecord, lower: Path, host_key: tuple[by
     private, public = host_key
     atomic_write(ssh / "ssh_host_ed25519_key", private, mode=0o600)
     atomic_write(ssh / "ssh_host_ed25519_key.pub", public, mode=0o644)
-    dotssh = _mkdirs_like(upper, lower, "root/.ssh")
-    os.chmod(dotssh, 0o700)
-    atomic_write(dotssh / "authorized_keys", authorized_key, mode=0o600)
+    for item in access_files:
+        write_node_file(upper, lower, item)
     sbin = _mkdirs_like(upper, lower, str(Path(INIT_PATH).parent))
     shutil.copyfile(Path(__file__).with_name("node_init.py"), sbin / Path(INIT_PATH).name)
     os.chmod(sbin / Path(INIT_PATH).name, 0o755)

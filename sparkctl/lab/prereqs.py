@@ -17,6 +17,7 @@ HOST_PACKAGES: dict[str, str] = {
     "iperf3": "iperf3",
     "ethtool": "ethtool",
     "procps": "pgrep",
+    "openssl": "openssl",
 }
 INSTALL_TIMEOUT_S = 900.0
 

@@ -91,6 +91,9 @@ class LabRecord:
     spare_netns: str  # holds the far ends of unplugged ports (kept down: NO-CARRIER)
     links: list[LinkRecord]
     configured: bool = False
+    # fresh: the nodes are a fresh DGX OS Spark (password only, no keys); else keyed (access.py)
+    fresh: bool = False
+    user: str = "nvidia"  # the login user of every node
     source: dict = field(default_factory=dict)  # how the cluster was declared (for `status`)
     faults: list[FaultRecord] = field(default_factory=list)
     version: int = RECORD_VERSION
@@ -119,6 +122,17 @@ class LabRecord:
     @property
     def known_hosts_path(self) -> Path:
         return self.directory / "known_hosts"
+
+    @property
+    def password_path(self) -> Path:
+        """The login (and sudo) password of `user` on every node, 0600."""
+        return self.directory / "password"
+
+    @property
+    def host_keys_path(self) -> Path:
+        """The nodes' real host public keys (known_hosts format), written in both modes: the
+        truth a user would read off each box to check bootstrap's fingerprints."""
+        return self.directory / "host_keys"
 
     @property
     def inventory_path(self) -> Path:

@@ -22,6 +22,7 @@ HOST_BINARIES: dict[str, str] = {
     "debootstrap": "debootstrap",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
+    "openssl": "openssl",
 }
 
 

@@ -190,5 +190,22 @@ def endpoint_for(name: str, connection: Connection) -> SshEndpoint:
 
 
 def endpoints_for_target(target: Target) -> list[SshEndpoint]:
-    """SSH endpoints of every node of a resolved Target (sparkctl.targets.Target)."""
-    return [endpoint_for(node.name, node.connection) for node in target.nodes]
+    """SSH endpoints of every node of a resolved Target (sparkctl.targets.Target).
+
+    What the inventory leaves unset comes from `sparkctl bootstrap` (the login user, the login
+    key, the pinned known_hosts), laid over the node's variables exactly as Ansible runs get
+    it (sparkctl.bootstrap.connection.effective_vars), so probes and playbooks connect alike.
+    """
+    from sparkctl.bootstrap.connection import effective_vars
+    from sparkctl.bootstrap.store import open_store
+    from sparkctl.targets import connection_of
+
+    store = open_store(target, create=False)
+    if store is None:
+        return [endpoint_for(node.name, node.connection) for node in target.nodes]
+    endpoints = []
+    for node in target.nodes:
+        variables, injected = effective_vars(target.hostvars.get(node.name, {}), store)
+        connection = connection_of(node.name, variables) if injected else node.connection
+        endpoints.append(endpoint_for(node.name, connection))
+    return endpoints

@@ -248,8 +248,7 @@ def _describe_connect_error(exc: BaseException, endpoint: SshEndpoint) -> str:
         # paramiko names the server whose key is unknown: the node, or a jump host.
         server = str(exc).split("'")[1] if str(exc).count("'") >= 2 else endpoint.address
         return (f"unreachable: {where}: host key of {server} is not in known_hosts; pin it "
-                f"with `ssh-keyscan -p PORT {server.strip('[]').split(']:')[0]} >> "
-                "~/.ssh/known_hosts` after checking it (or `sparkctl bootstrap`)")
+                "with `sparkctl bootstrap` (it shows the fingerprints first)")
     if isinstance(exc, paramiko.AuthenticationException):
         return f"unreachable: authentication to {where} failed ({exc})"
     if isinstance(exc, (socket.timeout, TimeoutError)):

@@ -1,30 +1,81 @@
-"""Run directories: one per provisioning run, kept with ansible-runner's artifacts."""
+"""Run directories: one per provisioning run, kept with ansible-runner's artifacts.
+
+Run records hold inventories, rendered roles and Ansible's event stream: they are private
+(0700, like the state directory above them), and only the newest `keep` are kept, so a
+controller that provisions from cron does not fill its disk.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 
+from sparkctl import fileio, values
+from sparkctl.errors import InputError
 from sparkctl.fileio import atomic_write
 from sparkctl.render.bundle import state_root
+
+DEFAULT_KEEP_RUNS = 20
+# <UTC time>-<cluster>-<6 hex>: only directories named like this are ever pruned.
+_RUN_DIR = re.compile(r"(?P<stamp>\d{8}T\d{6}Z)-[A-Za-z0-9][A-Za-z0-9_.-]*-[0-9a-f]{6}")
 
 
 def default_runs_dir() -> Path:
     return state_root() / "runs"
 
 
-def new_run_dir(runs_dir: Path | None, cluster_name: str) -> Path:
-    """A fresh, absolute directory: <runs>/<UTC time>-<cluster>-<random>."""
+def new_run_dir(runs_dir: Path | None, cluster_name: str, keep: int | None = None) -> Path:
+    """A fresh, absolute, private directory: <runs>/<UTC time>-<cluster>-<random>.
+
+    With `keep`, older records beyond the newest `keep` (this one included) are pruned.
+    """
+    try:
+        name = values.cluster_name(cluster_name)  # it becomes a path component
+    except values.BadValue as bad:
+        raise InputError(f"cluster name: {bad.message}", hint=bad.hint) from None
     parent = Path(runs_dir or default_runs_dir()).expanduser().absolute()
-    parent.mkdir(parents=True, exist_ok=True)
+    private_dir(parent)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = parent / f"{stamp}-{cluster_name}-{secrets.token_hex(3)}"
-    path.mkdir(mode=0o700)
+    path = parent / f"{stamp}-{name}-{secrets.token_hex(3)}"
+    try:
+        path.mkdir(mode=0o700)
+    except OSError as exc:
+        raise fileio.cannot_write(path, exc) from None
+    if keep is not None:
+        prune_runs(parent, keep, protect=(path,))
     return path
+
+
+def run_dirs(runs_dir: Path) -> list[Path]:
+    """Run record directories in runs_dir, oldest first (symlinks and other names ignored)."""
+    found = []
+    try:
+        entries = list(os.scandir(runs_dir))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _RUN_DIR.fullmatch(entry.name)
+        if match and entry.is_dir(follow_symlinks=False):
+            found.append((match["stamp"], entry.stat(follow_symlinks=False).st_mtime,
+                          Path(entry.path)))
+    return [path for _, _, path in sorted(found)]
+
+
+def prune_runs(runs_dir: Path, keep: int, protect: tuple[Path, ...] = ()) -> list[Path]:
+    """Remove all but the newest `keep` run records; returns what was removed."""
+    if keep < 1:
+        raise InputError(f"--keep-runs must be at least 1, got {keep}")
+    records = run_dirs(runs_dir)
+    doomed = [p for p in records[:max(0, len(records) - keep)] if p not in protect]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
 
 
 def write_summary(run_dir: Path, result) -> Path:
@@ -42,6 +93,10 @@ def write_summary(run_dir: Path, result) -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
+    """A 0700 directory; the state directory above it, when it is under it, becomes 0700 too
+    (it holds cluster keys and control sockets)."""
+    root = state_root().expanduser().absolute()
+    path = Path(path).expanduser().absolute()
+    if path == root or root in path.parents:
+        fileio.private_dir(root)
+    return fileio.private_dir(path)

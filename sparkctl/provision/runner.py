@@ -1,5 +1,6 @@
 """Provision a target: render its bundle into a fresh run directory, run site.yml through
-ansible_runner.run, and fold the events into stats and failures.
+run_playbook (the one ansible-runner entry point), and fold the events into stats and
+failures.
 
 Ctrl-C does not kill sparkctl half-way: SIGINT sets a flag that ansible-runner's cancel
 callback reads, the playbook is stopped, the run record is written and the caller exits 130.
@@ -16,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sparkctl.errors import EnvironmentProblem
+from sparkctl.bootstrap.secrets import Secret
+from sparkctl.errors import EnvironmentProblem, RunFailed
 from sparkctl.provision.events import EventCollector, HostProgress, HostStats, TaskFailure
 from sparkctl.provision.plan import check_tags, limited_hosts, outline
-from sparkctl.provision.records import new_run_dir, private_dir, write_summary
+from sparkctl.provision.playbook import PlaybookJob, run_playbook
+from sparkctl.provision.records import DEFAULT_KEEP_RUNS, new_run_dir, private_dir, write_summary
 from sparkctl.render.bundle import Bundle, BundleOptions, render_bundle, state_root
 from sparkctl.targets import Target
 
@@ -38,6 +41,8 @@ class ProvisionRequest:
     runs_dir: Path | None = None
     timeout_s: int = 4 * 3600
     tuned: bool = True
+    become_password: Secret | None = None  # -K / --become-password-stdin
+    keep_runs: int | None = DEFAULT_KEEP_RUNS  # older run records are pruned; None keeps all
 
 
 @dataclass
@@ -81,8 +86,12 @@ def provision(target: Target, request: ProvisionRequest,
     observer = observer or ProgressObserver()
     check_tags(request.tags, "--tags")
     check_tags(request.skip_tags, "--skip-tags")
-    run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name)
-    options = BundleOptions(tuned=request.tuned, forks=request.forks,
+    from sparkctl.bootstrap.store import open_store
+
+    store = open_store(target, create=True)  # one mesh identity per cluster id
+    store.ensure_mesh_key()
+    run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name, keep=request.keep_runs)
+    options = BundleOptions(tuned=request.tuned, forks=request.forks, key_dir=store.mesh_dir,
                             control_path_dir=private_dir(state_root() / "cp"))
     bundle = render_bundle(target, run_dir / "project", options)
     selected = limited_hosts(request.limit, bundle.hosts)
@@ -94,7 +103,15 @@ def provision(target: Target, request: ProvisionRequest,
     observer.start(selected, tasks, run_dir)
     try:
         with CancelOnSigint() as cancel:
-            runner = _run(bundle, run_dir, request, collector, cancel)
+            runner = _run(bundle, run_dir, request, collector, cancel, store,
+                          repin_command(target), target.hostvars)
+    except RunFailed as exc:  # refused before Ansible started: nothing ran on any node
+        write_summary(run_dir, RunResult(
+            run_dir=run_dir, status="refused", rc=1, started=started,
+            duration_s=time.monotonic() - began, command=command, hosts=selected,
+            failures=[TaskFailure(host="*", task="check nodes before Ansible", role=None,
+                                  message=exc.message, stderr_tail="", unreachable=False)]))
+        raise
     finally:
         observer.stop()
     result = RunResult(
@@ -107,36 +124,37 @@ def provision(target: Target, request: ProvisionRequest,
 
 
 def _run(bundle: Bundle, run_dir: Path, request: ProvisionRequest,
-         collector: EventCollector, cancel: Callable[[], bool]):
-    import ansible_runner  # heavy: only when a run starts
+         collector: EventCollector, cancel: Callable[[], bool], store, repin: str,
+         hostvars: dict[str, dict]):
+    flags = tuple(flag for flag, on in (("--check", request.check), ("--diff", request.diff))
+                  if on)
+    job = PlaybookJob(
+        private_data_dir=run_dir, project_dir=bundle.root, playbook="site.yml",
+        inventory=bundle.inventory, envvars=ansible_environment(bundle), cmdline=flags,
+        tags=request.tags, skip_tags=request.skip_tags, limit=request.limit,
+        forks=request.forks, timeout_s=request.timeout_s, store=store,
+        become_password=request.become_password, repin_hint=repin,
+        settings={"pexpect_timeout": _CANCEL_POLL_S}, hostvars=hostvars)
+    return run_playbook(job, collector, cancel)
 
-    cmdline = " ".join(flag for flag, on in (("--check", request.check),
-                                             ("--diff", request.diff)) if on)
-    kwargs = {
-        "private_data_dir": str(run_dir),
-        "project_dir": str(bundle.root),
-        "playbook": "site.yml",
-        "inventory": str(bundle.inventory),
-        "ident": "run",
-        "envvars": ansible_environment(bundle),
-        "event_handler": collector,
-        "cancel_callback": cancel,
-        "quiet": True,
-        "timeout": request.timeout_s,
-        "settings": {"pexpect_timeout": _CANCEL_POLL_S, "suppress_ansible_output": True},
-        "rotate_artifacts": 0,
-    }
-    if cmdline:
-        kwargs["cmdline"] = cmdline
-    if request.tags:
-        kwargs["tags"] = ",".join(request.tags)
-    if request.skip_tags:
-        kwargs["skip_tags"] = ",".join(request.skip_tags)
-    if request.limit:
-        kwargs["limit"] = request.limit
-    if request.forks:
-        kwargs["forks"] = request.forks
-    return ansible_runner.run(**kwargs)
+
+def repin_command(target: Target) -> str:
+    """`sparkctl bootstrap` with the options that name this target."""
+    return "sparkctl bootstrap " + target_options(target)
+
+
+def target_options(target: Target) -> str:
+    import shlex
+
+    text = target.description
+    if text.startswith("lab "):
+        return f"--lab {shlex.quote(text[4:])}"
+    if target.inventory_path is not None:
+        return f"--inventory {shlex.quote(str(target.inventory_path))}"
+    if text.startswith("built-in "):
+        hosts = ",".join(n.name for n in target.cluster.spec.nodes)
+        return f"--topology {shlex.quote(text[9:])} --hosts {shlex.quote(hosts)}"
+    return f"--cluster {shlex.quote(text)}"
 
 
 def ansible_environment(bundle: Bundle) -> dict[str, str]:
@@ -148,7 +166,7 @@ def ansible_environment(bundle: Bundle) -> dict[str, str]:
 
         if which("ansible-playbook") is None:
             raise EnvironmentProblem("ansible-playbook is not installed next to sparkctl",
-                                     hint="pip install 'ansible-core>=2.17,<2.20'")
+                                     hint="pip install dgx-sparkctl (it depends on ansible-core)")
     path = os.environ.get("PATH", "")
     return {
         "PATH": bindir + (os.pathsep + path if path else ""),

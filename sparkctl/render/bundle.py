@@ -15,18 +15,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sparkctl.cluster import spec_from_inventory_doc
 from sparkctl.errors import EnvironmentProblem, InputError
-from sparkctl.fileio import check_replaceable_dir, swap_dir_into_place, write_file
+from sparkctl.fileio import (
+    cannot_write,
+    check_replaceable_dir,
+    staging_dir_for,
+    swap_dir_into_place,
+    write_file,
+)
 from sparkctl.render.inventory import build_inventory
 from sparkctl.render.jinja import render_file
 from sparkctl.targets import Target
+from sparkctl.yamlload import load_yaml_text, read_bounded_text
 
 MARKER = ".sparkctl-bundle"
 SPARK_GROUP = "sparks"
@@ -74,6 +81,7 @@ class BundleOptions:
     forks: int | None = None
     key_dir: Path | None = None  # controller-side cluster key pair
     control_path_dir: Path | None = None
+    cluster_id: str | None = None  # the cluster store's id (sparkctl.bootstrap.store)
 
 
 @dataclass(frozen=True)
@@ -101,8 +109,11 @@ def inventory_for(target: Target) -> tuple[dict, str]:
     """(parsed inventory, its text). An existing inventory is kept verbatim: a lab's carries
     the controller's SSH key and known_hosts settings that a rebuilt one would lose."""
     if target.inventory_path is not None:
-        text = Path(target.inventory_path).read_text(encoding="utf-8")
-        return yaml.safe_load(text), text
+        path = str(target.inventory_path)
+        text = read_bounded_text(path, "inventory")
+        # Validated again as read now: what is copied is what was checked.
+        spec_from_inventory_doc(load_yaml_text(text, path, positions=True), path)
+        return load_yaml_text(text, path), text
     data = build_inventory(target.cluster)
     return data, dump_yaml(data, "# Written by sparkctl render; regenerate rather than edit.\n")
 
@@ -116,15 +127,17 @@ class _IndentedDumper(yaml.SafeDumper):
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
     style = "|" if "\n" in value else None
+    if style is None and "{{" in value and "'" in value and '"' not in value:
+        style = '"'  # Jinja with quoted arguments reads as written, not with doubled quotes
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _IndentedDumper.add_representer(str, _represent_str)
 
 
-def dump_yaml(data: Any, header: str = "") -> str:
+def dump_yaml(data: Any, header: str = "", width: int = 100) -> str:
     return "---\n" + header + yaml.dump(data, Dumper=_IndentedDumper, sort_keys=False,
-                                        default_flow_style=False, width=100)
+                                        default_flow_style=False, width=width)
 
 
 # --- previews -------------------------------------------------------------------------------
@@ -150,7 +163,10 @@ def previews_for(hosts: dict[str, dict], groups: dict[str, list[str]],
     for host in groups[SPARK_GROUP]:
         context = {**hostvars[host], "hostvars": hostvars, "groups": groups}
         for name, (role, template) in PREVIEWS.items():
-            text = render_file(roles_dir / role / "templates" / template, context)
+            try:
+                text = render_file(roles_dir / role / "templates" / template, context)
+            except InputError as exc:
+                raise InputError(f"host {host}: {exc.message}", hint=exc.hint) from None
             files[f"preview/{host}/{name}"] = text.strip() + "\n" if name == "ssh_config" else text
     return files
 
@@ -162,31 +178,73 @@ def render_ansible_cfg(node_count: int, cluster_name: str, options: BundleOption
     if forks < node_count:
         raise InputError(f"--forks {forks} is fewer than the {node_count} nodes",
                          hint="every node should run each task at the same time")
-    control = options.control_path_dir or state_root() / "cp"
+    # No controller path in here: the control socket directory is a variable
+    # (ansible_control_path_dir, bundle_vars), so the file is the same on every machine.
     return render_file(content_dir("templates") / "ansible.cfg.j2", {
         "cluster_name": cluster_name, "node_count": node_count, "forks": forks,
-        "tuned": options.tuned, "control_path_dir": str(control)})
+        "tuned": options.tuned})
+
+
+# Controller-side state, resolved by Ansible on the machine that runs the bundle, the same way
+# state_root() resolves it for sparkctl: $SPARKCTL_STATE_DIR, else $XDG_STATE_HOME/sparkctl,
+# else ~/.local/state/sparkctl. A bundle rendered on one machine thus runs on another.
+# (Jinja's `~` binds tighter than `or`.)
+STATE_VARS = {
+    "sparkctl_state_home": "{{ lookup('ansible.builtin.env', 'XDG_STATE_HOME')"
+                           " or lookup('ansible.builtin.env', 'HOME') ~ '/.local/state' }}",
+    "sparkctl_state_dir": "{{ lookup('ansible.builtin.env', 'SPARKCTL_STATE_DIR')"
+                          " or sparkctl_state_home ~ '/sparkctl' }}",
+}
 
 
 def bundle_vars(cluster_name: str, options: BundleOptions) -> dict:
-    key_dir = options.key_dir or state_root() / "keys" / cluster_name
-    data: dict[str, Any] = {"ssh_mesh_key_dir": str(key_dir)}
-    if not options.tuned:
+    """group_vars/all of a bundle: where the controller keeps the cluster key pair and the
+    SSH control sockets. Explicit BundleOptions paths (a provision run's own) are written
+    as they are; otherwise each is derived from sparkctl_state_dir at run time."""
+    data: dict[str, Any] = dict(STATE_VARS)
+    # The one place that names the key directory of a cluster: the mesh key of its cluster
+    # id (bootstrap/store.py), so two clusters with one name never share a key.
+    if options.cluster_id:
+        data["sparkctl_cluster_id"] = options.cluster_id
+    if options.key_dir:
+        data["ssh_mesh_key_dir"] = str(options.key_dir)
+    elif options.cluster_id:
+        data["ssh_mesh_key_dir"] = ("{{ sparkctl_state_dir }}/clusters/"
+                                    "{{ sparkctl_cluster_id }}/mesh")
+    else:
+        data["ssh_mesh_key_dir"] = "{{ sparkctl_state_dir }}/keys/{{ sparkctl_cluster_name }}"
+    if options.tuned:  # only ControlPersist needs a socket directory
+        data["ansible_control_path_dir"] = (str(options.control_path_dir)
+                                            if options.control_path_dir
+                                            else "{{ sparkctl_state_dir }}/cp")
+    else:
         data["sparkctl_gather_subset"] = ["all"]
     return data
 
 
+_VARS_HEADER = """\
+# Written by sparkctl render. Controller-side paths, resolved on the machine that runs the
+# playbook; set any of them (-e, host_vars) to keep the state elsewhere.
+"""
+
 _README = """\
 # sparkctl bundle: {name}
 
-Rendered by `sparkctl render`; runs with plain Ansible (ansible-core >= 2.17), no sparkctl:
+Rendered by `sparkctl render`; runs with plain Ansible (ansible-core >= 2.19), no sparkctl.
+From this directory (ansible.cfg, inventory.yml, group_vars/ and roles/ are found relative
+to it, so the directory can be copied to another machine):
 
-    cd {dir} && ansible-playbook site.yml                 # everything
+    ansible-playbook site.yml                             # everything
     ansible-playbook site.yml --tags network,ssh_mesh     # some roles
     ansible-playbook site.yml --check --diff              # what would change
 
 preview/HOST/ holds the files the roles will write on each node, for review.
-group_vars/all/sparkctl.yml says where the controller keeps the cluster's SSH key pair.
+group_vars/all/sparkctl.yml says where the controller keeps its state: the cluster's SSH key
+pair (ssh_mesh_key_dir) and SSH control sockets (ansible_control_path_dir), both under
+sparkctl_state_dir ($SPARKCTL_STATE_DIR, else $XDG_STATE_HOME/sparkctl, else
+~/.local/state/sparkctl on the machine that runs the playbook). To run from another machine,
+copy the key pair there (clusters/<sparkctl_cluster_id>/mesh/ under that directory) or set
+ssh_mesh_key_dir.
 """
 
 
@@ -203,8 +261,7 @@ def render_bundle(target: Target, out_dir: str | Path,
     groups = {"all": list(spark_hosts), SPARK_GROUP: list(spark_hosts)}
     name = target.cluster.spec.name
     playbooks = content_dir("playbooks")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = staging_dir_for(out)
     try:
         shutil.copytree(playbooks / "roles", staging / "roles",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "molecule"))
@@ -213,19 +270,21 @@ def render_bundle(target: Target, out_dir: str | Path,
         _copy_vars_dirs(target, staging)
         write_file(staging / "ansible.cfg", render_ansible_cfg(len(spark_hosts), name, options))
         write_file(staging / "group_vars" / "all" / "sparkctl.yml",
-               dump_yaml(bundle_vars(name, options), "# Written by sparkctl render.\n"))
+               dump_yaml(bundle_vars(name, options), _VARS_HEADER, width=160))
         write_file(staging / ".ansible-lint",
                    _lint_config(verbatim=target.inventory_path is not None))
         for rel, text in previews_for(target.hostvars, groups, playbooks / "roles").items():
             write_file(staging / rel, text)
-        write_file(staging / "README.md", _README.format(name=name, dir=out))
+        write_file(staging / "README.md", _README.format(name=name))
         write_file(staging / MARKER, json.dumps({"cluster": name, "hosts": list(spark_hosts),
                                              "source": target.description,
                                              "tuned": options.tuned}) + "\n")
         os.chmod(staging, 0o755)
         swap_dir_into_place(staging, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(out, exc) from None
         raise
     return Bundle(root=out, cluster_name=name, hosts=spark_hosts)
 

@@ -9,7 +9,6 @@ import yaml
 
 from sparkctl.cluster import Cluster
 from sparkctl.fileio import atomic_write
-from sparkctl.topology.hardware import MGMT_INTERFACE
 
 
 def interface_vars(cluster: Cluster, node: str) -> list[dict[str, Any]]:
@@ -52,11 +51,13 @@ def build_inventory(cluster: Cluster, host_vars: dict[str, dict] | None = None,
         "sparkctl_topology": spec.topology,
         "sparkctl_platform": spec.platform,
         "sparkctl_mtu": spec.mtu,
-        "sparkctl_mgmt_interface": MGMT_INTERFACE,
+        "sparkctl_mgmt_interface": spec.mgmt_interface,
         "sparkctl_pool": [str(n) for n in spec.pool],
         "sparkctl_reserved": [str(n) for n in spec.reserved],
         "sparkctl_mpi_hostfile": cluster.hostfile(),
     }
+    if spec.switch_mtu is not None:
+        gvars["sparkctl_switch_mtu"] = spec.switch_mtu
     if common_env is not None:
         gvars["sparkctl_nccl_env"] = common_env
     gvars.update(group_vars or {})

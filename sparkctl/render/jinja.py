@@ -6,16 +6,33 @@ mirrors the settings of Ansible's template module (trim_blocks, trailing newline
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from sparkctl.errors import InputError
+from sparkctl.quoting import shell
+
+
+def _to_json(value: Any, *args: Any, **kwargs: Any) -> str:
+    # Ansible's to_json is json.dumps (with its own encoder for vault and date types).
+    return json.dumps(value, *args, **kwargs)
+
+
+def _quote(value: Any) -> str:
+    # Ansible's quote is shlex.quote(to_text(value)).
+    return shell(str(value))
+
+
+# The quoting filters the role templates use, with Ansible's semantics, so previews render
+# byte for byte what Ansible writes (tests/unit/render/test_preview_matches_ansible.py).
+ANSIBLE_FILTERS = {"quote": _quote, "to_json": _to_json}
 
 
 def strict_environment(*search_paths: str | Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(p) for p in search_paths]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -23,6 +40,8 @@ def strict_environment(*search_paths: str | Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters.update(ANSIBLE_FILTERS)
+    return env
 
 
 def render_file(path: Path, context: dict[str, Any]) -> str:

@@ -8,14 +8,18 @@ import shutil
 import time
 from pathlib import Path
 
+from sparkctl.bootstrap.secrets import Secret
+from sparkctl.bootstrap.store import open_store
 from sparkctl.errors import EnvironmentProblem
 from sparkctl.provision.events import EventCollector
+from sparkctl.provision.playbook import PlaybookJob, run_playbook
 from sparkctl.provision.records import new_run_dir, private_dir, write_summary
 from sparkctl.provision.runner import (
     CancelOnSigint,
     ProgressObserver,
     RunResult,
     ansible_environment,
+    repin_command,
 )
 from sparkctl.render.bundle import BundleOptions, content_dir, render_bundle, state_root
 from sparkctl.runtime.launch import LaunchPlan
@@ -39,7 +43,8 @@ def refuse_without_gpu(target: Target, action: str) -> None:
 
 
 def deploy(target: Target, plan: LaunchPlan, state: str, *, runs_dir: Path | None = None,
-           timeout_s: int = 2 * 3600, observer: ProgressObserver | None = None) -> RunResult:
+           timeout_s: int = 2 * 3600, observer: ProgressObserver | None = None,
+           become_password: Secret | None = None) -> RunResult:
     """Run the runtime role with runtime_state `started` (up) or `absent` (down)."""
     refuse_without_gpu(target, "up" if state == "started" else "down")
     observer = observer or ProgressObserver()
@@ -55,14 +60,13 @@ def deploy(target: Target, plan: LaunchPlan, state: str, *, runs_dir: Path | Non
     observer.start(bundle.hosts, 0, run_dir)
     try:
         with CancelOnSigint() as cancel:
-            import ansible_runner  # heavy: only when a run starts
-
-            runner = ansible_runner.run(
-                private_data_dir=str(run_dir), project_dir=str(bundle.root), playbook=PLAYBOOK,
-                inventory=str(bundle.inventory), ident="run", envvars=ansible_environment(bundle),
-                extravars=extravars, event_handler=collector, cancel_callback=cancel,
-                quiet=True, timeout=timeout_s, rotate_artifacts=0,
-                settings={"pexpect_timeout": _CANCEL_POLL_S, "suppress_ansible_output": True})
+            runner = run_playbook(PlaybookJob(
+                private_data_dir=run_dir, project_dir=bundle.root, playbook=PLAYBOOK,
+                inventory=bundle.inventory, envvars=ansible_environment(bundle),
+                extravars=extravars, timeout_s=timeout_s, store=open_store(target, create=False),
+                become_password=become_password, repin_hint=repin_command(target),
+                settings={"pexpect_timeout": _CANCEL_POLL_S}, hostvars=target.hostvars),
+                collector, cancel)
     finally:
         observer.stop()
     result = RunResult(

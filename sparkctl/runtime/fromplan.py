@@ -20,6 +20,7 @@ class PlanChoice:
     tp: int
     pp: int
     source: str  # where model_id came from, for the render notes
+    context_tokens: int | None = None  # the context the plan sized the memory for
 
 
 _KINDS = {dict: "an object", str: "a string", int: "an integer"}
@@ -75,8 +76,11 @@ def read_plan(path: Path) -> PlanChoice:
                          "multiply out", location=Location(str(path)))
     request = data.get("request") if isinstance(data.get("request"), dict) else {}
     quant = request.get("quant") if isinstance(request.get("quant"), str) else None
+    context = request.get("context_tokens")
+    if not isinstance(context, int) or isinstance(context, bool) or context < 1:
+        context = None
     model_id, source = _checkpoint(name, hf_id, quant)
-    return PlanChoice(model_id, name, quant, topology, nodes, tp, pp, source)
+    return PlanChoice(model_id, name, quant, topology, nodes, tp, pp, source, context)
 
 
 def _checkpoint(name: str, hf_id: str | None, quant: str | None) -> tuple[str | None, str]:

@@ -9,6 +9,7 @@ from sparkctl.errors import InputError
 from sparkctl.runtime import defaults as d
 from sparkctl.runtime.fromplan import read_plan
 from sparkctl.runtime.launch import LaunchPlan, RuntimeRequest, build_launch
+from sparkctl.runtime.memory import max_model_len as size_context
 from sparkctl.runtime.parallel import parse_tp, resolve_parallel
 from sparkctl.targets import Target
 
@@ -21,11 +22,14 @@ _IMAGE = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 def prepare_launch(target: Target, runtime: str, *, model: str | None = None,
                    tp: str | None = None, pp: int | None = None, image: str | None = None,
                    port: int | None = None, hf_cache: str | None = None,
-                   from_plan: Path | None = None) -> LaunchPlan:
+                   from_plan: Path | None = None, gpu_memory_utilization: float | None = None,
+                   max_model_len: int | None = None) -> LaunchPlan:
     rd = d.runtime_defaults(runtime)
     nodes = len(target.cluster.spec.nodes)
     notes: list[str] = []
+    warnings: list[str] = []
     tp_value = parse_tp(tp)
+    choice = None
     if from_plan is not None:
         choice = read_plan(from_plan)
         if choice.nodes != nodes:
@@ -64,6 +68,42 @@ def prepare_launch(target: Target, runtime: str, *, model: str | None = None,
     if not hf_cache.startswith("/") or not _IMAGE.match(hf_cache):
         raise InputError(f"--hf-cache {hf_cache!r} must be an absolute path on the nodes")
     parallel = resolve_parallel(model, nodes, tp_value, pp)
+    utilization, context = _engine_memory(runtime, model, nodes, gpu_memory_utilization,
+                                          max_model_len, choice, notes, warnings)
     request = RuntimeRequest(runtime=runtime, model=model, parallel=parallel, image=image,
-                             port=port, hf_cache=hf_cache, notes=tuple(notes))
+                             port=port, hf_cache=hf_cache, gpu_memory_utilization=utilization,
+                             max_model_len=context, notes=tuple(notes),
+                             warnings=tuple(warnings))
     return build_launch(target, request)
+
+
+def _engine_memory(runtime: str, model: str, nodes: int, utilization: float | None,
+                   context: int | None, choice, notes: list[str],
+                   warnings: list[str]) -> tuple[float, int | None]:
+    """vLLM's --gpu-memory-utilization (NVIDIA's 0.8 on Spark) and --max-model-len (sized for
+    that share of unified memory); the other runtimes take NVIDIA's own options."""
+    if runtime != "vllm":
+        if utilization is not None or context is not None:
+            raise InputError("--gpu-memory-utilization and --max-model-len apply to vllm",
+                             hint="TRT-LLM and SGLang take NVIDIA's playbook options "
+                             "(free_gpu_memory_fraction 0.9, --mem-fraction-static 0.75)")
+        return d.VLLM_GPU_MEMORY_UTILIZATION.value, None
+    if utilization is None:
+        utilization = d.VLLM_GPU_MEMORY_UTILIZATION.value
+        notes.append(f"--gpu-memory-utilization {utilization:g} "
+                     f"({d.VLLM_GPU_MEMORY_UTILIZATION.source})")
+    elif not 0.05 <= utilization <= 0.95:
+        raise InputError(f"--gpu-memory-utilization must be 0.05-0.95, got {utilization}",
+                         hint="GB10 shares its 128 GB with the OS: NVIDIA uses 0.8")
+    if context is not None:
+        if context < 1:
+            raise InputError(f"--max-model-len must be at least 1, got {context}")
+        notes.append(f"--max-model-len {context} (given)")
+        return utilization, context
+    sized = size_context(model, nodes, utilization,
+                         quant=choice.quant if choice else None,
+                         context=choice.context_tokens if choice else None)
+    notes.append(sized.note)
+    if sized.warning:
+        warnings.append(sized.warning)
+    return utilization, sized.tokens

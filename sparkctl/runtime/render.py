@@ -82,7 +82,15 @@ writes to {node_dir}/ on that node. By hand, on each node (node 1 first):
 
     sudo {node_dir}/launch.sh start      # the container (Ray head/worker, sshd, or server)
     sudo {node_dir}/launch.sh wait       # node 1: every peer joined
+    sudo {node_dir}/launch.sh download   # node 1: the model into every node's cache
     sudo {node_dir}/launch.sh serve      # node 1: the server inside the container
+
+Not rendered here:
+- {node_dir}/secrets.env (mode 0600): HF_TOKEN for gated models. `sparkctl runtime up`
+  copies it from the controller's environment; by hand:
+  printf 'HF_TOKEN=%s\\n' "$HF_TOKEN" | sudo install -m 600 /dev/stdin {node_dir}/secrets.env
+- /etc/sparkctl/rdma.env: the RoCE GID index the rdma role measured on that node
+  (`sparkctl provision`); multi-node containers read it as a second --env-file.
 
 Or with Ansible: `sparkctl runtime up ...`, or
 `ansible-playbook -i inventory.yml runtime.yml -e @runtime-vars.yml` from a sparkctl bundle.

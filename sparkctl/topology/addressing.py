@@ -86,6 +86,15 @@ def _segments(spec: ClusterSpec) -> list[tuple[str, int, list[PortRef]]]:
 
 def _check_pool(spec: ClusterSpec, needed: int) -> tuple[list[IPv4Network], list[Violation]]:
     found = []
+    # Overlapping pool entries would hand out one /24 twice (once from each entry).
+    for index, net in enumerate(spec.pool):
+        for other in spec.pool[:index]:
+            if net.overlaps(other):
+                found.append(Violation(
+                    "pool-overlap", f"pool networks {other} and {net} overlap: the plan would "
+                    "give one subnet to two rails",
+                    hint="list each network once, with no network inside another",
+                    location=spec.location("pool")))
     for reserved in spec.reserved:
         for net in spec.pool:
             if net.overlaps(reserved):
@@ -147,4 +156,71 @@ def plan_addresses(spec: ClusterSpec) -> AddressPlan:
                 peers=peers, segment=label))
     for items in interfaces.values():
         items.sort(key=lambda i: (i.port, i.rail))
-    return AddressPlan(subnets=tuple(subnets), interfaces=interfaces)
+    plan = AddressPlan(subnets=tuple(subnets), interfaces=interfaces)
+    problems = plan_invariants(plan)
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+def plan_invariants(plan: AddressPlan) -> list[Violation]:
+    """What every plan must satisfy, checked on the result whatever produced it: each
+    segment its own subnet (no two overlapping), each address once, and no node with two
+    interfaces in one subnet. A plan that fails is refused before anything is written."""
+    found = []
+    for index, subnet in enumerate(plan.subnets):
+        for other in plan.subnets[:index]:
+            if subnet.network.overlaps(other.network):
+                found.append(Violation(
+                    "subnet-reused", f"subnet {subnet.network} of {subnet.label} overlaps "
+                    f"{other.network} of {other.label}: two segments would share addresses",
+                    hint="give the pool non-overlapping networks"))
+    seen: dict[IPv4Address, str] = {}
+    for item in plan.all_interfaces():
+        address = item.address.ip
+        if address in seen:
+            found.append(Violation(
+                "address-reused", f"address {address} is planned for both {seen[address]} and "
+                f"{item.node}:{item.name}", node=item.node, port=item.port))
+        seen.setdefault(address, f"{item.node}:{item.name}")
+    for node, items in plan.interfaces.items():
+        for index, item in enumerate(items):
+            for other in items[:index]:
+                if item.address.network.overlaps(other.address.network):
+                    found.append(Violation(
+                        "twins-share-subnet", f"{other.name} and {item.name} are both in "
+                        f"{item.address.network}: the kernel would answer from either",
+                        node=node, port=item.port,
+                        hint="every rail of every cable needs its own subnet"))
+    return found
+
+
+def written_plan_violations(
+        interfaces: list[tuple[str, str, IPv4Interface, list[tuple[str, str]]]]) -> list[Violation]:
+    """The same invariant for addresses someone wrote down (an inventory): interfaces are
+    (node, netdev, address, peers as (node, netdev)); interfaces that list each other as peers
+    form one segment, and each segment must have its own subnet."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(key: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for node, dev, _, peers in interfaces:
+        for peer in peers:
+            parent[root((node, dev))] = root(peer)
+    found = []
+    owner: dict[IPv4Network, tuple[tuple[str, str], str]] = {}
+    for node, dev, address, _ in interfaces:
+        segment = root((node, dev))
+        for network, (other_segment, other) in owner.items():
+            if network.overlaps(address.network) and other_segment != segment:
+                found.append(Violation(
+                    "subnet-reused", f"{dev} ({address}) is in the subnet of {other}, which "
+                    "is on another cable or rail: one subnet on two segments",
+                    node=node, hint="give every rail of every cable its own subnet "
+                    "(regenerate the inventory with `sparkctl inventory`)"))
+                break
+        owner.setdefault(address.network, (segment, f"{node}:{dev}"))
+    return found

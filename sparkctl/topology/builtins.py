@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sparkctl.errors import InputError
-from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode
+from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode, default_mtu
 
 
 def _p(node: str, port: int) -> PortRef:
@@ -69,8 +71,56 @@ def default_hosts(count: int) -> list[str]:
     return [f"spark-{i}" for i in range(1, count + 1)]
 
 
-def builtin_spec(name: str, hosts: list[str] | None = None, **params) -> ClusterSpec:
-    """A ClusterSpec for a built-in topology. Host names double as management addresses."""
+# One DNS label (RFC 1123); an FQDN is two or more of them joined by dots.
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def node_for_host(host: str, index: int) -> tuple[str, str]:
+    """(node name, management address) for one `--hosts` entry at 0-based `index`.
+
+    A bare IP address names no node, so the node is `spark-N` (its position); an FQDN's
+    node is its first label (`spark-a.lab.example` -> `spark-a`); a short name is both.
+    Anything else stays the name, and the cluster rules say what is wrong with it.
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return f"spark-{index + 1}", host
+    labels = host.rstrip(".").split(".")
+    if len(labels) > 1 and all(_LABEL.match(label) for label in labels) \
+            and not labels[-1].isdigit():
+        return labels[0], host
+    return host, host
+
+
+def nodes_for_hosts(hosts: list[str]) -> list[tuple[str, str]]:
+    """Node names and addresses for `--hosts`, refusing two hosts that would share a name."""
+    pairs = [node_for_host(h, i) for i, h in enumerate(hosts)]
+    # A repeated plain name is left to the rules ("declared twice"); a repeated address
+    # would otherwise become two nodes.
+    repeated = sorted({h for (name, _), h in zip(pairs, hosts, strict=True)
+                       if name != h and hosts.count(h) > 1})
+    if repeated:
+        raise InputError(f"--hosts lists {', '.join(repeated)} more than once",
+                         hint="give every Spark once, in cabling order")
+    seen: dict[str, str] = {}
+    for (name, _), host in zip(pairs, hosts, strict=True):
+        if name in seen and seen[name] != host:
+            raise InputError(
+                f"--hosts {seen[name]!r} and {host!r} would both be node {name!r}",
+                hint="name the nodes in a cluster file (nodes: [{name: spark-1, address: "
+                     "10.0.0.11}, ...]) and use --cluster FILE")
+        seen.setdefault(name, host)
+    return pairs
+
+
+def builtin_spec(name: str, hosts: list[str] | None = None, *, derive_names: bool = True,
+                 **params) -> ClusterSpec:
+    """A ClusterSpec for a built-in topology. `hosts` are `--hosts` entries: names, FQDNs or
+    management addresses (node_for_host gives their node names). `derive_names=False`
+    takes them as node names verbatim (a cluster file's nodes, whose rules check them)."""
     topo = BUILTINS.get(name)
     if topo is None:
         raise InputError(
@@ -86,6 +136,12 @@ def builtin_spec(name: str, hosts: list[str] | None = None, **params) -> Cluster
             f" got {len(hosts)}",
             hint=f"pass --hosts with {topo.nodes} comma-separated names ({topo.cabling})",
         )
-    nodes = tuple(SparkNode(name=h, index=i, mgmt_address=h) for i, h in enumerate(hosts))
+    pairs = nodes_for_hosts(hosts) if derive_names else [(h, h) for h in hosts]
+    nodes = tuple(SparkNode(name=node, index=i, mgmt_address=address)
+                  for i, (node, address) in enumerate(pairs))
+    names = [node for node, _ in pairs]
+    cables = tuple(topo.cables(names))
+    if "mtu" not in params:
+        params.update(mtu=default_mtu(cables, params.get("switch_mtu")), mtu_declared=False)
     return ClusterSpec(name=params.pop("cluster_name", name), topology=name, nodes=nodes,
-                       cables=tuple(topo.cables(hosts)), **params)
+                       cables=cables, **params)

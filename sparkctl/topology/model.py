@@ -8,11 +8,16 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
 from sparkctl.errors import Location
+from sparkctl.topology.hardware import MGMT_INTERFACE
 
 SWITCH = "switch"  # the name of the one L2 switch node; reserved, no Spark may use it
 PLATFORMS = ("dgx-spark", "lab")
 DEFAULT_PLATFORM = "dgx-spark"
 DEFAULT_MTU = 9000  # community-proven on Spark; NVIDIA keeps 1500 on switches (facts)
+# facts/dgx-spark.md "MTU on a switch": NVIDIA's switch guide keeps the default MTU 1500, and a
+# switch port with a smaller MTU than the hosts drops RoCE frames. So a cabling through a switch
+# gets 1500 unless the cluster file says the switch carries more (`switch: {mtu: 9000}`).
+SWITCH_DEFAULT_MTU = 1500
 MTU_MIN, MTU_MAX = 1280, 9216  # IPv6 minimum .. ConnectX-7 maximum
 # Two aligned /22s: 192.168.100.0 - 192.168.107.255, eight /24 rails. Starts at .100 so
 # switch and direct clusters get NVIDIA's documented 192.168.100.x / 192.168.101.x.
@@ -72,6 +77,12 @@ class ClusterSpec:
     pool: tuple[IPv4Network, ...] = DEFAULT_POOL
     reserved: tuple[IPv4Network, ...] = ()
     platform: str = DEFAULT_PLATFORM
+    # The interface NCCL/MPI bootstrap and runtime control traffic use (NCCL_SOCKET_IFNAME ...).
+    mgmt_interface: str = MGMT_INTERFACE
+    # What the switch carries, when the cluster file says (`switch: {mtu: N}`); None: unknown.
+    switch_mtu: int | None = None
+    # False when `mtu` is the topology's default rather than the user's choice.
+    mtu_declared: bool = field(default=True, compare=False)
     # Where things were declared ("node:NAME", "cable:INDEX", "mtu", ...) for file:line errors.
     locations: dict[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
@@ -121,6 +132,16 @@ class Violation:
         if self.hint:
             text += f" (fix: {self.hint})"
         return text
+
+
+def default_mtu(cables: tuple[Cable, ...] | list[Cable], switch_mtu: int | None = None) -> int:
+    """The rail MTU when the cluster does not set one: 9000 between Sparks; through a switch,
+    1500 unless the switch is declared to carry more (then up to 9000)."""
+    if not any(c.to_switch for c in cables):
+        return DEFAULT_MTU
+    if switch_mtu is None:
+        return SWITCH_DEFAULT_MTU
+    return min(DEFAULT_MTU, switch_mtu)
 
 
 def parse_network(text: str) -> IPv4Network:

@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import networkx as nx
 
+from sparkctl import values
 from sparkctl.topology.graph import spark_nodes, switchless_cycles
 from sparkctl.topology.hardware import MAX_SPARKS, PORTS
 from sparkctl.topology.model import MTU_MAX, MTU_MIN, SWITCH, ClusterSpec, Violation
-
-# RFC 1123 host name label: what ssh, Ansible and /etc/hosts all accept.
-_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+from sparkctl.values import HOST_LABEL, shown
 
 
 def check_spec(spec: ClusterSpec, graph: nx.MultiGraph) -> list[Violation]:
     """Every rule, in a stable order; an empty list means the cluster is valid."""
     found: list[Violation] = []
+    found += _check_values(spec)
     found += _check_nodes(spec)
     found += _check_cables(spec)
     found += _check_mtu(spec)
     if not any(v.code in ("unknown-node", "bad-port") for v in found):
         found += _check_connected(spec, graph)
         found += _check_cycles(graph)
+    return found
+
+
+def _check_values(spec: ClusterSpec) -> list[Violation]:
+    """The values every writer renders, checked again on the spec itself: a spec built in
+    Python (not loaded from a file) gets the same guarantee as a loaded one."""
+    checks = [("cluster name", None, values.cluster_name, spec.name, spec.location("name"))]
+    for node in spec.nodes:
+        loc = spec.location(f"node:{node.name}")
+        checks.append(("management address", node.name, values.address, node.mgmt_address, loc))
+        if node.ssh_user is not None:
+            checks.append(("ssh user", node.name, values.user_name, node.ssh_user, loc))
+        checks.append(("ssh port", node.name, values.tcp_port, node.ssh_port, loc))
+    found = []
+    for what, node, check, value, loc in checks:
+        try:
+            check(value)
+        except values.BadValue as bad:
+            found.append(Violation("bad-value", f"{what}: {bad.message}", node=shown(node)
+                                   if node is not None and not HOST_LABEL.fullmatch(node)
+                                   else node, hint=bad.hint, location=loc))
     return found
 
 
@@ -44,9 +64,10 @@ def _check_nodes(spec: ClusterSpec) -> list[Violation]:
         if node.name == SWITCH:
             found.append(Violation("reserved-name", f"'{SWITCH}' is reserved for the switch",
                                    node=node.name, hint="rename this Spark", location=loc))
-        elif not _HOSTNAME.match(node.name):
+        elif not HOST_LABEL.fullmatch(node.name):
+            # fullmatch: `$` would let a trailing newline through
             found.append(Violation(
-                "bad-hostname", f"{node.name!r} is not a valid host name",
+                "bad-hostname", f"{shown(node.name)} is not a valid host name",
                 hint="use letters, digits and '-' (1-63 characters, no '-' at either end)",
                 location=loc))
         if node.name in seen:
@@ -116,7 +137,7 @@ def _check_mtu(spec: ClusterSpec) -> list[Violation]:
     if MTU_MIN <= spec.mtu <= MTU_MAX:
         return []
     return [Violation(
-        "bad-mtu", f"MTU {spec.mtu} is outside {MTU_MIN}-{MTU_MAX}",
+        "bad-mtu", f"MTU {shown(spec.mtu)} is outside {MTU_MIN}-{MTU_MAX}",
         hint="use 9000 (community default), 4200 (RoCE active_mtu 4096) or 1500 (NVIDIA default)",
         location=spec.location("mtu"))]
 

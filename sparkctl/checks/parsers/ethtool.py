@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sparkctl.checks.parsers.common import ParseError, normalise
+from sparkctl.checks.parsers.common import ParseError
+from sparkctl.checks.text import clean
 
 _SETTINGS_FOR = re.compile(r"^Settings for (\S+?):\s*$")
 _SPEED = re.compile(r"^Speed:\s*(?:(\d+)Mb/s|(Unknown!?.*))$")
@@ -99,7 +100,7 @@ EthtoolResult = EthtoolSettings | EthtoolStats | EthtoolDriverInfo | EthtoolFec 
 
 
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in normalise(text).split("\n")
+    return [line.strip() for line in clean(text).lines
             if line.strip() and not _PROMPT.match(line.strip())]
 
 
@@ -115,11 +116,18 @@ def parse(text: str) -> EthtoolResult:
     if any(_SETTINGS_FOR.match(line) or _SPEED.match(line) or line.startswith("Link detected:")
            for line in lines):
         return parse_settings(lines)
-    if lines[0] == "NIC statistics:" or all(_COUNTER.match(line) for line in lines):
+    if "NIC statistics:" in lines or _mostly_counters(lines):
         return parse_stats(lines)
-    if all(line == NONROOT_NETLINK for line in lines):
+    if NONROOT_NETLINK in lines:
         return EthtoolStderr(message=NONROOT_NETLINK)
     raise ParseError("not ethtool settings, -S counters, -i driver info or --show-fec output")
+
+
+def _mostly_counters(lines: list[str]) -> bool:
+    """A -S fragment (grep'd, or a few lines quoted): counter lines, maybe some noise."""
+    counters = sum(1 for line in lines if _COUNTER.match(line))
+    return counters >= 1 and (counters == len(lines) or (counters >= 2
+                                                        and counters >= 0.4 * len(lines)))
 
 
 def parse_settings(lines: list[str]) -> EthtoolSettings:
@@ -158,7 +166,7 @@ def parse_stats(lines: list[str]) -> EthtoolStats:
             counters[m.group(1)] = int(m.group(2))
     if not counters:
         raise ParseError("'NIC statistics:' header without any counters (cut short?)")
-    return EthtoolStats(counters=counters, filtered=lines[0] != "NIC statistics:")
+    return EthtoolStats(counters=counters, filtered="NIC statistics:" not in lines)
 
 
 def parse_driver_info(lines: list[str]) -> EthtoolDriverInfo:

@@ -6,14 +6,17 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from sparkctl.checks.parsers.common import ParseError, normalise, to_float
+from sparkctl.checks.parsers.common import ParseError, to_float
+from sparkctl.checks.text import clean
 
 _RATE_FACTOR = {"bits/sec": 1e-9, "Kbits/sec": 1e-6, "Mbits/sec": 1e-3, "Gbits/sec": 1.0,
                 "Tbits/sec": 1e3}
 _LINE = re.compile(
     r"^\[\s*(?P<id>\d+|SUM)\]\s+(?P<start>[\d.]+)-\s*(?P<end>[\d.]+)\s+sec\s+"
     r"(?P<transfer>[\d.]+)\s+\w?Bytes\s+(?P<rate>[\d.]+)\s+(?P<unit>\w?bits/sec)"
-    r"(?:\s+(?P<retr>\d+))?(?P<rest>.*)$")
+    r"(?:\s+(?P<jitter>[\d.]+)\s+ms\s+(?P<lost>\d+)/\s*(?P<total>\d+)"
+    r"\s+\((?P<pct>[\d.e+-]+)(?:%|&#37;)\))?"
+    r"(?:\s+(?P<retr>\d+)(?=\s|$))?(?P<rest>.*)$")
 _VERSION = re.compile(r"^iperf (3\.\S+)")
 _ERROR = re.compile(r"iperf3?: (error - .*|interrupt - .*)$")
 _CONNECTING = re.compile(r"Connecting to host (\S+?),? port (\d+)")
@@ -33,6 +36,8 @@ class Iperf3Result:
     interval_Gbps: list[float] = field(default_factory=list)  # per-second totals
     errors: list[str] = field(default_factory=list)
     completed: bool = False  # the end-of-test summary is present
+    lost_percent: float | None = None  # UDP: datagrams the receiver did not get
+    jitter_ms: float | None = None
 
     def metrics(self) -> dict:
         return {
@@ -41,6 +46,7 @@ class Iperf3Result:
             "sender_Gbps": self.sender_Gbps, "receiver_Gbps": self.receiver_Gbps,
             "retransmits": self.retransmits, "interval_Gbps": list(self.interval_Gbps),
             "errors": list(self.errors), "completed": self.completed,
+            "lost_percent": self.lost_percent, "jitter_ms": self.jitter_ms,
         }
 
 
@@ -52,7 +58,9 @@ def parse_text(text: str) -> Iperf3Result:
     summary: dict[str, dict[str, float | int | None]] = {}
     errors: list[str] = []
     duration = None
-    for raw in normalise(text).split("\n"):
+    loss: tuple[float, float | None] | None = None  # (lost %, jitter ms) of the summary
+    udp = False
+    for raw in clean(text).lines:
         line = raw.strip()
         if m := _VERSION.match(line):
             version = m.group(1)
@@ -67,6 +75,13 @@ def parse_text(text: str) -> Iperf3Result:
         gbps = float(m.group("rate")) * _RATE_FACTOR.get(m.group("unit"), 0.0)
         rest = m.group("rest")
         role = "sender" if "sender" in rest else "receiver" if "receiver" in rest else None
+        if m.group("pct") is not None:
+            # UDP: the line with Jitter and Lost/Total is the receiver's report (old iperf3
+            # versions print it without the word "receiver").
+            udp = True
+            role = role or "receiver"
+            if m.group("id") == "SUM" or loss is None or role == "receiver":
+                loss = (float(m.group("pct")), to_float(m.group("jitter")))
         key = (m.group("start"), m.group("end"))
         if role is None:
             if m.group("id") == "SUM":
@@ -85,10 +100,13 @@ def parse_text(text: str) -> Iperf3Result:
     intervals = sum_intervals or per_interval
     if not (summary or intervals or errors or version):
         raise ParseError("no iperf3 interval, summary or error lines")
+    if len(stream_ids) > 1 and any(v.get("id") != "SUM" for v in summary.values()):
+        summary = {}  # several streams but no [SUM] totals: the summary was cut
     sender = summary.get("sender", {})
     receiver = summary.get("receiver", {})
     return Iperf3Result(
-        format="text", version=version, remote=remote, protocol=None,
+        format="text", version=version, remote=remote, protocol="UDP" if udp else None,
+        lost_percent=loss[0] if loss else None, jitter_ms=loss[1] if loss else None,
         streams=len(stream_ids) or None, duration_s=duration,
         sender_Gbps=_round(sender.get("gbps")), receiver_Gbps=_round(receiver.get("gbps")),
         retransmits=sender.get("retr"),  # type: ignore[arg-type]
@@ -97,12 +115,23 @@ def parse_text(text: str) -> Iperf3Result:
     )
 
 
-def parse_json(text: str) -> Iperf3Result:
+def load_json_document(text: str) -> object:
+    """The first JSON document in a text, ignoring what comes before (^C, a prompt, banners)
+    and after it (iperf3's "interrupt" line)."""
+    start = 0
+    for match in re.finditer(r"(?m)^\s*\{", text):
+        start = match.start()
+        break
     try:
-        doc = json.loads(text)
+        doc, _ = json.JSONDecoder(strict=False).raw_decode(text[start:].lstrip())
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
                          "(file cut short?)") from None
+    return doc
+
+
+def parse_json(text: str) -> Iperf3Result:
+    doc = load_json_document("\n".join(clean(text).lines))
     if not isinstance(doc, dict) or not ({"start", "end", "intervals", "error"} & set(doc)):
         raise ParseError("JSON lacks iperf3's 'start'/'intervals'/'end' keys")
     start = doc.get("start") if isinstance(doc.get("start"), dict) else {}
@@ -125,7 +154,11 @@ def parse_json(text: str) -> Iperf3Result:
     if not (sent or errors or intervals):
         raise ParseError("iperf3 JSON without an end summary, intervals or error")
     retr = sent.get("retransmits")
+    udp_sum = _dict(end, "sum_received") or _dict(end, "sum")
+    lost = to_float(str(udp_sum.get("lost_percent"))) if "lost_percent" in udp_sum else None
+    jitter = to_float(str(udp_sum.get("jitter_ms"))) if "jitter_ms" in udp_sum else None
     return Iperf3Result(
+        lost_percent=lost, jitter_ms=jitter,
         format="json", version=version.removeprefix("iperf ") if version else None,
         remote=remote, protocol=test.get("protocol") if isinstance(test.get("protocol"),
                                                                     str) else None,

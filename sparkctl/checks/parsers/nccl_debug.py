@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sparkctl.checks.parsers.common import ParseError, normalise
+from sparkctl.checks.parsers.common import ParseError
+from sparkctl.checks.text import clean
 
 _VERSION = re.compile(r"NCCL version (\S+)")
 _USING_NETWORK = re.compile(r"Using network (\w[\w ]*?)\s*(?:`|$)")
-_NET_PLUGIN = re.compile(r"(?:Initialized|Assigned) NET plugin (\w+)")
+_NET_PLUGIN = re.compile(r"(?:Initialized|Assigned) NET plugin (\w+)|P2P plugin (\w+)|"
+                         r"(?:Loaded|Using) (?:net|network) plugin (.+?)(?:\s+\(v\d+\))?\s*$")
+_OLD_IB_DEVICE = re.compile(r"NET/IB ?: \[\d+\] ([\w.-]+):\d+/(IB|RoCE)\b")
+_NRANKS = re.compile(r"\bnranks (\d+)\b", re.I)
+_LINE_HEAD = re.compile(r"^\s*([\w.<>-]+):(\d+):(\d+) \[(\d+)\]")
 _IB_USING = re.compile(r"NET/IB ?: Using (.*?)(?:;|`|$)")
 _IB_DEVICE = re.compile(r"\[\d+\]([\w.-]+):\d+/(\w+)")
 _GDR = re.compile(
@@ -47,6 +52,8 @@ class NcclDebugLog:
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     nccl_lines: int = 0
+    hosts: list[str] = field(default_factory=list)  # from the "host:pid:tid [dev]" line heads
+    nranks: int | None = None  # from "comm 0x... rank 0 nranks 2 ... Init COMPLETE"
 
     def metrics(self) -> dict:
         return {
@@ -61,15 +68,19 @@ class NcclDebugLog:
             "dmabuf": self.dmabuf,
             "warnings": list(self.warnings),
             "failures": list(self.failures),
+            "hosts": list(self.hosts),
+            "nranks": self.nranks,
         }
 
 
 def transport_of(network: str | None) -> str | None:
+    """IB for NCCL's own IB transport and the IB plugins (IBext, IBext_v8, "NCCL RDMA Plugin")."""
     if network is None:
         return None
-    if network.upper() in ("IB", "IBEXT"):
+    name = network.strip()
+    if re.match(r"^IB(?:ext)?(?:_v\d+)?$", name, re.I) or "RDMA" in name.upper():
         return "IB"
-    if network.lower() == "socket":
+    if name.lower() == "socket":
         return "Socket"
     return None
 
@@ -85,7 +96,10 @@ def scan(text: str) -> NcclDebugLog:
     unusable = False
     socket_in_use = False
     nccl_lines = 0
-    for line in normalise(text).split("\n"):
+    hosts: list[str] = []
+    old_devices: list[str] = []
+    nranks = None
+    for line in clean(text).lines:
         if not _NCCL_LINE.search(line) and "Test " not in line and "libibverbs" not in line:
             continue
         nccl_lines += 1
@@ -94,7 +108,13 @@ def scan(text: str) -> NcclDebugLog:
         if m := _USING_NETWORK.search(line):
             network = m.group(1).strip()
         if m := _NET_PLUGIN.search(line):
-            plugin = m.group(1)
+            plugin = next(g for g in m.groups() if g).strip()
+        if m := _OLD_IB_DEVICE.search(line):
+            old_devices.append(m.group(1))
+        if (m := _LINE_HEAD.match(line)) and m.group(1) not in hosts:
+            hosts.append(m.group(1))
+        if m := _NRANKS.search(line):
+            nranks = max(nranks or 0, int(m.group(1)))
         if (m := _IB_USING.search(line)) and not devices:
             devices = [d for d, _ in _IB_DEVICE.findall(m.group(1))]
         if "NET/Socket" in line and "Using" in line:
@@ -111,6 +131,9 @@ def scan(text: str) -> NcclDebugLog:
             failures.append(m.group(1).strip())
     if network is None and plugin is not None:
         network = plugin
+    if not devices and old_devices:  # NCCL 2.4-era logs list devices as "NET/IB: [0] dev:1/IB"
+        devices = list(dict.fromkeys(old_devices))
+        network = network or "IB"
     if network is None and socket_in_use and not devices:
         network = "Socket"
     release = None if version is None else bool(_RELEASE_VERSION.match(version))
@@ -118,7 +141,7 @@ def scan(text: str) -> NcclDebugLog:
         nccl_version=version, nccl_release=release, network=network,
         transport=transport_of(network), net_plugin=plugin, ib_devices=devices,
         ib_unusable=unusable, gdr=gdr, dmabuf=dmabuf, warnings=_dedupe(warnings),
-        failures=_dedupe(failures), nccl_lines=nccl_lines,
+        failures=_dedupe(failures), nccl_lines=nccl_lines, hosts=hosts[:64], nranks=nranks,
     )
 
 

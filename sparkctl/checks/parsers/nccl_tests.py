@@ -6,21 +6,21 @@ those feed `transport` and `errors`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
 
 from sparkctl.checks.parsers import nccl_debug
-from sparkctl.checks.parsers.common import ParseError, normalise, to_float, to_int
+from sparkctl.checks.parsers.common import ParseError, to_float, to_int
+from sparkctl.checks.text import clean, find_phrases, phrase
 
-_COLLECTIVE = re.compile(r"# Collective test (?:starting|concluded): (\S+)")
+_COLLECTIVE = re.compile(r"Collective test (?:starting|concluded): (\S+)")
 _COMMAND = re.compile(r"(?:^|/)(\w+?_perf)(?:_mpi)?\b")
-_RANK = re.compile(r"^#\s+Rank\s+(\d+)\s+Group\s+\d+\s+Pid\s+\d+\s+on\s+(\S+)")
-_OOB = re.compile(r"# Out of bounds values\s*:\s*(\d+)")
-_AVG = re.compile(r"# Avg bus bandwidth\s*:\s*(\S+)")
-_VERSION = re.compile(r"# nccl-tests version (\S+)")
-_CONCLUDED = "# Collective test concluded"
+_RANK = re.compile(r"^#\s+Rank\s+(\d+)\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+(\S+)")
+_OOB = re.compile(r"Out of bounds values\s*:\s*(\d+)")
+_AVG = re.compile(r"Avg bus bandwidth\s*:\s*(\S+)")
+_VERSION = re.compile(r"nccl-tests version (\S+)")
+_CONCLUDED = "Collective test concluded"
 
 # Lines that say a run failed, from nccl-tests itself and from Open MPI around it.
 _ERROR_MARKERS = (
@@ -28,7 +28,12 @@ _ERROR_MARKERS = (
     "NCCL WARN", "ORTE was unable to reliably start", "mpirun detected that one or more",
     "mpirun noticed that process", "Primary job  terminated normally", "Could not resolve hostname",
     "There are not enough slots available", "MPI_ABORT was invoked", "prterun was unable",
+    "PRTE has lost communication with a remote daemon", "daemon has unexpectedly failed",
+    "prterun detected that one or more", "returned a non-zero exit code",
+    "ssh_exchange_identification", "Host key verification failed", "ORTE does not know",
+    "NCCL error", "Cuda failure", "ibv_modify_qp failed",
 )
+_ERROR_PHRASES = tuple(map(phrase, _ERROR_MARKERS))
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,11 @@ class NcclSide:
     algbw_GBps: float | None
     busbw_GBps: float | None
     wrong: int | None  # None where nccl-tests printed N/A (validation off)
+    max_error: float | None = None  # old layout's "error" column (max deviation, e.g. 1e-06)
 
     def to_dict(self) -> dict:
         return {"time_us": self.time_us, "algbw_GBps": self.algbw_GBps,
-                "busbw_GBps": self.busbw_GBps, "wrong": self.wrong}
+                "busbw_GBps": self.busbw_GBps, "wrong": self.wrong, "max_error": self.max_error}
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class NcclRow:
     redop: str
     out_of_place: NcclSide
     in_place: NcclSide
+    layout: str = "redop+root"  # which header columns the row has (see _Layout)
 
     def to_dict(self) -> dict:
         return {"size_bytes": self.size_bytes, "count": self.count, "type": self.type,
@@ -82,9 +89,18 @@ class NcclTestsResult:
     concluded: bool = False  # the run printed its closing lines (not cut short)
     tests_version: str | None = None
     debug: nccl_debug.NcclDebugLog | None = None
+    nccl_version: str | None = None  # from "nccl-library=22809" or "NCCL version 2.28.9+..."
+    # Mean busbw of every row's both sides (what nccl-tests prints as "# Avg bus bandwidth"),
+    # computed only where that line is missing; named so that it is never taken for printed.
+    avg_busbw_computed_GBps: float | None = None
+    layout: str | None = None
+
+    @property
+    def largest_size(self) -> int | None:
+        return max((r.size_bytes for r in self.rows), default=None)
 
     def metrics(self) -> dict:
-        """The DESIGN.md metrics shape for nccl-tests, exactly."""
+        """The DESIGN.md metrics shape for nccl-tests, then what this wave added."""
         return {
             "collective": self.collective,
             "rows": [r.to_dict() for r in self.rows],
@@ -92,6 +108,13 @@ class NcclTestsResult:
             "out_of_bounds": self.out_of_bounds,
             "transport": self.transport,
             "errors": list(self.errors),
+            "avg_busbw_computed_GBps": self.avg_busbw_computed_GBps,
+            "nccl_version": self.nccl_version,
+            "tests_version": self.tests_version,
+            "nranks": self.nranks,
+            "hosts": list(self.hosts),
+            "concluded": self.concluded,
+            "layout": self.layout,
         }
 
 
@@ -104,88 +127,188 @@ def collective_name(program: str) -> str:
 
 
 def parse_text(text: str) -> NcclTestsResult:
-    text = normalise(text)
-    collective = tests_version = None
+    """Rows are found by their shape, wherever the paste starts; the header names the layout.
+
+    With a header (`size count type redop root time algbw busbw #wrong ...`, also the old one
+    with `error` and no root) the row layout comes from it; without one, from the number of
+    fields in the row. Rank tags (`[1]`) that MPI output tagging leaves in rows are ignored.
+    """
+    lines = clean(text).lines
+    collective = tests_version = library = None
     rows: list[NcclRow] = []
     oob = avg = None
     ranks: dict[int, str] = {}
     errors: list[str] = []
     concluded = False
-    for raw in text.split("\n"):
+    layout: _Layout | None = None
+    time_scale = 1.0
+    for raw in lines:
         line = raw.strip()
         if not line:
             continue
-        if line.startswith("#"):
+        if (header := _header_layout(line)) is not None:
+            layout = header
+            continue
+        if _UNITS_MS.search(line):
+            time_scale = 1000.0
+            continue
+        if line.startswith("#") or _HEADERLESS.match(line):
+            comment = line.lstrip("#").strip()
             if collective is None and (m := _COLLECTIVE.search(line)):
                 collective = collective_name(m.group(1))
-            elif m := _RANK.match(line):
+            elif m := _RANK.match("# " + comment):
                 ranks[int(m.group(1))] = m.group(2)
-            elif m := _OOB.match(line):
+            elif m := _OOB.search(line):
                 oob = int(m.group(1))
-            elif m := _AVG.match(line):
+                concluded = True
+            elif m := _AVG.search(line):
                 avg = to_float(m.group(1))
-            elif m := _VERSION.match(line):
+                concluded = True
+            elif m := _VERSION.search(line):
                 tests_version = m.group(1)
-            elif line.startswith(_CONCLUDED):
+                if lib := _LIBRARY.search(line):
+                    library = lib.group(1)
+            elif _CONCLUDED in line:
                 concluded = True
             continue
-        row = _parse_row(line)
+        row = _parse_row(line, layout, time_scale)
         if row is not None:
             rows.append(row)
             continue
-        if any(marker in line for marker in _ERROR_MARKERS):
+        if find_phrases(_ERROR_PHRASES, line):
             errors.append(line)
         if collective is None and (m := _COMMAND.search(line)) and "perf" in line:
             collective = collective_name(m.group(1))
-    debug = nccl_debug.scan(text)
+    debug = nccl_debug.scan("\n".join(lines))
     if not rows and not errors:
         raise ParseError("no result rows and no error lines: the output ends before the first "
                          "measurement (cut short, or only the header was saved)")
+    version = debug.nccl_version
+    if library and (parsed := _version_from_code(library)):
+        version = version or parsed
+    computed = None
+    if avg is None and rows:
+        sides = [v for r in rows for v in (r.out_of_place.busbw_GBps, r.in_place.busbw_GBps)
+                 if v is not None]
+        computed = round(sum(sides) / len(sides), 4) if sides else None
     return NcclTestsResult(
         collective=collective, rows=rows, avg_busbw_GBps=avg, out_of_bounds=oob,
         transport=debug.transport, errors=_dedupe(errors), format="text",
         nranks=len(ranks) or None, hosts=sorted(set(ranks.values())), concluded=concluded,
         tests_version=tests_version, debug=debug if debug.nccl_lines else None,
+        nccl_version=version, avg_busbw_computed_GBps=computed,
+        layout=layout.name if layout else (rows[0].layout if rows else None),
     )
 
 
-def _parse_row(line: str) -> NcclRow | None:
-    tokens = line.split()
-    # size count type redop [root] then 4 out-of-place and 4 in-place fields.
-    if len(tokens) == 13:
-        head, sides = tokens[:4], tokens[5:]
-        if to_int(tokens[4]) is None:
-            return None
-    elif len(tokens) == 12:
-        head, sides = tokens[:4], tokens[4:]
-    else:
+@dataclass(frozen=True)
+class _Layout:
+    name: str  # "redop+root", "redop", "root" or "plain"
+    head: int  # fields before the out-of-place side
+    wrong_is_count: bool  # "#wrong" (a count) or the old "error" (max deviation)
+
+
+_HEADER = re.compile(
+    r"size\s+count\s+type(?P<redop>\s+redop)?(?P<root>\s+root)?\s+time\s+algbw\s+busbw\s+"
+    r"(?P<wrong>#\s?wrong|error)\b")
+_UNITS_MS = re.compile(r"\(B\)\s+\(elements\)\s+\(ms\)")
+# nccl-tests' comment lines as pastes show them when markdown ate the "#" (GitHub headings).
+_HEADERLESS = re.compile(r"^(?:nThread \d+ nGpus|Using devices$|Rank\s+\d+ (?:Group|Pid)|"
+                         r"out-of-place\s+in-place$|\(B\)\s+\(elements\)|Out of bounds values|"
+                         r"Avg bus bandwidth|Collective test (?:starting|concluded)|nccl-tests "
+                         r"version)")
+_LIBRARY = re.compile(r"nccl-library=(\d+)")
+
+
+def _header_layout(line: str) -> _Layout | None:
+    m = _HEADER.search(line)
+    if not m:
         return None
-    size, count = to_int(head[0]), to_int(head[1])
+    redop, root = bool(m.group("redop")), bool(m.group("root"))
+    name = "redop+root" if redop and root else "redop" if redop else "root" if root else "plain"
+    return _Layout(name=name, head=3 + redop + root, wrong_is_count="wrong" in m.group("wrong"))
+
+
+def _version_from_code(code: str) -> str | None:
+    from sparkctl.checks.judge.collective import nccl_version_tuple
+
+    parsed = nccl_version_tuple(code)
+    return ".".join(map(str, parsed)) if parsed else None
+
+
+def _parse_row(line: str, layout: _Layout | None, time_scale: float = 1.0) -> NcclRow | None:
+    tokens = [t for t in line.split() if not _RANK_TAG.match(t)]
+    head_sizes = (layout.head,) if layout else (5, 4, 3)
+    for head in head_sizes:
+        if len(tokens) != head + 8:
+            continue
+        row = _row(tokens, head, layout, time_scale)
+        if row is not None:
+            return row
+    return None
+
+
+_RANK_TAG = re.compile(r"^\[\d+(?:,\d+)?\](?:<\w+>:)?$")
+
+
+def _row(tokens: list[str], head: int, layout: _Layout | None,
+         time_scale: float) -> NcclRow | None:
+    size, count = to_int(tokens[0]), to_int(tokens[1])
     if size is None or count is None or size < 0 or count < 0:
         return None
-    if not head[2].isidentifier() or not head[3].isidentifier():
+    if not tokens[2].isidentifier():
         return None
+    redop = ""
+    name = "plain"
+    if head == 5:
+        if not tokens[3].isidentifier() or to_int(tokens[4]) is None:
+            return None
+        redop, name = tokens[3], "redop+root"
+    elif head == 4:
+        if layout is not None and layout.name == "root" or tokens[3].lstrip("-").isdigit():
+            if to_int(tokens[3]) is None:
+                return None
+            name = "root"
+        elif tokens[3].isidentifier():
+            redop, name = tokens[3], "redop"
+        else:
+            return None
+    sides = tokens[head:]
     if not all(_is_field(t) for t in sides):
         return None
-    return NcclRow(size_bytes=size, count=count, type=head[2], redop=head[3],
-                   out_of_place=_side(sides[:4]), in_place=_side(sides[4:]))
+    count_wrong = layout.wrong_is_count if layout else not _looks_like_deviation(sides)
+    return NcclRow(size_bytes=size, count=count, type=tokens[2], redop=redop,
+                   out_of_place=_side(sides[:4], count_wrong, time_scale),
+                   in_place=_side(sides[4:], count_wrong, time_scale), layout=name)
+
+
+def _looks_like_deviation(sides: list[str]) -> bool:
+    """The old `error` column prints a float like 0e+00 or 1e-06, `#wrong` an integer."""
+    return any("e" in t.lower() or "." in t for t in (sides[3], sides[7]) if t != "N/A")
 
 
 def _is_field(token: str) -> bool:
-    return token == "N/A" or to_float(token) is not None
+    return token == "N/A" or to_float(token.rstrip("*")) is not None
 
 
-def _side(fields: list[str]) -> NcclSide:
-    return NcclSide(time_us=to_float(fields[0]), algbw_GBps=to_float(fields[1]),
-                    busbw_GBps=to_float(fields[2]), wrong=to_int(fields[3]))
+def _side(fields: list[str], count_wrong: bool, time_scale: float) -> NcclSide:
+    time = to_float(fields[0])
+    wrong_token = fields[3]
+    flagged = wrong_token.endswith("*")  # old nccl-tests marked a failed check with "*"
+    if count_wrong:
+        wrong, deviation = to_int(wrong_token), None
+    else:
+        deviation = to_float(wrong_token.rstrip("*"))
+        wrong = 1 if flagged else (None if deviation is None else 0)
+    return NcclSide(time_us=None if time is None else round(time * time_scale, 3),
+                    algbw_GBps=to_float(fields[1]), busbw_GBps=to_float(fields[2]),
+                    wrong=wrong, max_error=deviation)
 
 
 def parse_json(text: str) -> NcclTestsResult:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
-                         "(file cut short?)") from None
+    from sparkctl.checks.parsers.iperf3 import load_json_document
+
+    doc = load_json_document("\n".join(clean(text).lines))
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise ParseError("JSON has no 'results' list: not an nccl-tests -J document")
     rows = [_json_row(i, item) for i, item in enumerate(doc["results"])]

@@ -157,8 +157,17 @@ def parse_query_text(text: str) -> NvidiaSmiResult:
 
 
 def parse_xml(text: str) -> NvidiaSmiResult:
+    """`nvidia-smi -q -x`: one element per line, so lines that are not XML (noise, prompts
+    around the document) are dropped before parsing."""
+    lines = normalise(text).split("\n")
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("<")), 0)
+    xml = "\n".join(line for line in lines[start:] if line.lstrip().startswith("<")
+                    or (line.strip() and not line.strip()[0].isalpha()))
+    end = xml.find("</nvidia_smi_log>")
+    if end >= 0:
+        xml = xml[:end + len("</nvidia_smi_log>")]
     try:
-        root = ET.fromstring(text.encode("utf-8", "replace"))
+        root = ET.fromstring(xml.encode("utf-8", "replace"))
     except ET.ParseError as exc:
         raise ParseError(f"invalid XML: {exc} (file cut short?)") from None
     if root.tag != "nvidia_smi_log":
@@ -203,6 +212,11 @@ def _xml_gpu(index: int, node: ET.Element) -> Gpu:
                utilization_pct=util, ecc_uncorrected=ecc)
 
 
+_KNOWN_COLUMNS = ("index", "name", "uuid", "pci.bus_id", "driver_version", "temperature.gpu",
+                  "power.draw", "power.limit", "pstate", "memory.total", "memory.used",
+                  "memory.free", "utilization.gpu", "utilization.memory", "compute_cap",
+                  "clocks.sm", "clocks.gr", "clocks.mem", "fan.speed", "serial",
+                  "ecc.errors.uncorrected.volatile.total", "persistence_mode")
 _CSV_FIELDS = {
     "index": "index", "name": "name", "uuid": "uuid", "pci.bus_id": "bus_id",
     "temperature.gpu": "temperature_c", "power.draw": "power_w", "power.limit": "power_cap_w",
@@ -212,18 +226,88 @@ _CSV_FIELDS = {
 }
 
 
-def parse_csv(text: str) -> NvidiaSmiResult:
-    rows = [r for r in csv.reader(io.StringIO(normalise(text)), skipinitialspace=True) if r]
-    if len(rows) < 2:
-        raise ParseError("nvidia-smi CSV needs a header line and at least one GPU line")
-    header = [h.split(" [")[0].strip() for h in rows[0]]
-    if "name" not in header and "index" not in header:
-        raise ParseError("CSV header names no 'index' or 'name' column: not --query-gpu output")
+QUERY_COLUMNS = re.compile(r"--query-gpu[= ]([\w.,]+)")
+
+
+def columns_from_command(command: str | None) -> list[str] | None:
+    """The columns `nvidia-smi --query-gpu=a,b --format=csv,noheader` prints, from its command."""
+    m = QUERY_COLUMNS.search(command or "")
+    return [c.strip() for c in m.group(1).split(",") if c.strip()] if m else None
+
+
+def _column_names(row: list[str]) -> bool:
+    """The rest of a wrapped header line: column names and units, nothing else."""
+    return all(re.match(r"^\s*(?!\d)[\w.\[\]/% ]*$", c) for c in row) and any(
+        re.search(r"[._\[\]]", c) for c in row)
+
+
+def _glue_row(first: list[str], rest: list[str]) -> list[str]:
+    """Two pieces of one wrapped CSV line: the break fell inside a field, or after a comma."""
+    if first and first[-1].strip() == "":
+        return first[:-1] + rest
+    return first[:-1] + [first[-1] + rest[0]] + rest[1:]
+
+
+def _unwrap_rows(rows: list[list[str]], header: list[str]) -> list[list[str]]:
+    """Glue the pieces of GPU lines a terminal wrapped back onto the line they belong to."""
+    width = len(header)
+    out: list[list[str]] = []
+    for row in rows:
+        if out and _looks_like_gpu_row(out[-1], header) and (
+                len(out[-1]) < width or (len(row) == 1 and " " not in row[0].strip())):
+            glued = _glue_row(out[-1], row)
+            if len(glued) <= width:
+                out[-1] = glued
+                continue
+        out.append(row)
+    return out
+
+
+def _looks_like_gpu_row(row: list[str], header: list[str]) -> bool:
+    """A row cut short (its first fields fit the columns) as against a line of noise."""
+    first = dict(zip(header, row, strict=False))
+    if "index" in first:
+        return first["index"].strip().isdigit()
+    if "name" in first:
+        return first["name"].strip().startswith(("NVIDIA", "Tesla", "Quadro", "GeForce"))
+    return False
+
+
+def parse_csv(text: str, columns: list[str] | None = None) -> NvidiaSmiResult:
+    """--query-gpu CSV, any column set, with or without header and units.
+
+    Without a header line (`noheader`) the columns come from the command (`columns`); the
+    values are read the same with or without units (`nounits`).
+    """
+    rows = [r for r in csv.reader(io.StringIO(normalise(text)), skipinitialspace=True)
+            if r and any(cell.strip() for cell in r)]
+    at = next((i for i, r in enumerate(rows)
+               if {h.split(" [")[0].strip() for h in r} & set(_KNOWN_COLUMNS)), None)
+    has_header = at is not None
+    header = [h.split(" [")[0].strip() for h in rows[at]] if at is not None else []
+    if has_header:
+        rows = rows[at:]
+        while len(rows) > 1 and _column_names(rows[1]):  # the header wrapped over lines
+            rows = [_glue_row(rows[0], rows[1])] + rows[2:]
+            header = [h.split(" [")[0].strip() for h in rows[0]]
+    if not has_header:
+        if not columns:
+            raise ParseError("CSV without a header line (noheader) and no command naming its "
+                             "--query-gpu columns")
+        header = columns  # every row is a GPU line
+    else:
+        rows = rows[1:]
+        if not rows:
+            raise ParseError("nvidia-smi CSV needs a header line and at least one GPU line")
+    if not set(header) & set(_KNOWN_COLUMNS):
+        raise ParseError("CSV header names no known --query-gpu column")
     gpus = []
     driver = None
-    for number, row in enumerate(rows[1:], start=2):
+    rows = _unwrap_rows(rows, header)
+    rows = [r for r in rows if len(r) == len(header) or _looks_like_gpu_row(r, header)]
+    for number, row in enumerate(rows, start=2 if has_header else 1):
         if len(row) != len(header):
-            raise ParseError(f"CSV line {number} has {len(row)} fields, header has "
+            raise ParseError(f"CSV line {number} has {len(row)} fields, the columns are "
                              f"{len(header)} (cut short?)")
         values = dict(zip(header, (v.strip() for v in row), strict=True))
         driver = driver or values.get("driver_version")

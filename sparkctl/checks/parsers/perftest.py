@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sparkctl.checks.parsers.common import ParseError, normalise, to_float, to_int
+from sparkctl.checks.parsers.common import ParseError, to_float, to_int
+from sparkctl.checks.text import clean, find_phrases, phrase
 
 MIB_PER_S_TO_GBPS = 1048576 * 8 / 1e9
 
-_TEST_TITLE = re.compile(r"^\s*((?:RDMA_Write|RDMA_Read|Send|Atomic)\w* (?:BW|Latency) Test)\s*$")
+# "RDMA_Write BW Test", "Send Latency Test", "RDMA_Write Post List BW Test", "Atomic FETCH_AND_ADD
+# BW Test", "RDMA_Write Bidirectional BW Test"...
+_TEST_TITLE = re.compile(r"^\s*((?:RDMA_Write|RDMA_Read|Send|Atomic)\b[\w ]*? (?:BW|Latency) Test)"
+                         r"\s*$")
+_KIND = re.compile(r"^(RDMA_Write|RDMA_Read|Send|Atomic)\b.* (BW|Latency) Test$")
 _TOOLS = {
     "RDMA_Write BW Test": "ib_write_bw", "RDMA_Write Latency Test": "ib_write_lat",
     "RDMA_Read BW Test": "ib_read_bw", "RDMA_Read Latency Test": "ib_read_lat",
@@ -25,7 +30,8 @@ _QPS = re.compile(r"Number of qps\s*:\s*(\d+)")
 _MTU = re.compile(r"Mtu\s*:\s*(\d+)\[B\]")
 _LINK = re.compile(r"Link type\s*:\s*(\w+)")
 _GID = re.compile(r"GID index\s*:\s*(\d+)")
-_BW_HEADER = re.compile(r"BW peak\[(Gb/sec|MB/sec)\]\s+BW average\[(Gb/sec|MB/sec)\]")
+_BW_HEADER = re.compile(r"BW peak\[(Gb/sec|MB/sec)\]\s+BW average\[(Gb/sec|MB/sec)\]"
+                        r"\s+MsgRate\[Mpps\](?P<cpu>\s+CPU_Util\[%\])?")
 _LAT_HEADER = re.compile(r"t_min\[usec\]")
 _STATUS = re.compile(r"Failed status (\d+)")
 
@@ -38,6 +44,7 @@ _ERROR_MARKERS = (
     "Couldn't allocate", "Couldn't create", "Unable to init the socket connection",
     "Port number invalid", "Couldn't listen", "failed to",
 )
+_ERROR_PHRASES = tuple(map(phrase, _ERROR_MARKERS))
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,19 @@ class PerftestResult:
     mtu_bytes: int | None = None
     link_type: str | None = None
     gid_index: int | None = None
-    reported_unit: str | None = None  # "Gb/sec" or "MB/sec" as printed
+    reported_unit: str | None = None  # "Gb/sec" or "MB/sec" as printed; None without header
     bandwidth_rows: list[BandwidthRow] = field(default_factory=list)
     latency_rows: list[LatencyRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     completion_status: int | None = None  # ibv_wc_status from "Failed status N"
     server_waiting: bool = False
+    unitless_rows: int = 0  # bandwidth-shaped rows seen without a header to give their unit
+
+    @property
+    def largest_size(self) -> int | None:
+        sizes = [r.size_bytes for r in self.bandwidth_rows] + [r.size_bytes
+                                                               for r in self.latency_rows]
+        return max(sizes, default=None)
 
     @property
     def peak_Gbps(self) -> float | None:
@@ -113,11 +127,17 @@ class PerftestResult:
             + [r.to_dict() for r in self.latency_rows],
             "peak_Gbps": self.peak_Gbps, "average_Gbps": self.average_Gbps,
             "errors": list(self.errors), "completion_status": self.completion_status,
-            "server_waiting": self.server_waiting,
+            "server_waiting": self.server_waiting, "unitless_rows": self.unitless_rows,
         }
 
 
 def parse(text: str) -> PerftestResult:
+    """Banner, table header and rows wherever they are; rows without a header have no unit.
+
+    Tabs, extra header fields of newer perftest versions, CPU_Util columns and unrelated lines
+    between the header and the rows change nothing: rows are read by their shape under the
+    last table header seen.
+    """
     test = unit = link = None
     devices: list[str] = []
     qps = mtu = gid = status = None
@@ -125,13 +145,15 @@ def parse(text: str) -> PerftestResult:
     lat_rows: list[LatencyRow] = []
     errors: list[str] = []
     waiting = False
+    unitless = 0
     table = None  # "bw" or "lat" once a table header was seen
-    for raw in normalise(text).split("\n"):
+    cpu_column = False
+    for raw in clean(text).lines:
         line = raw.strip()
         if not line:
             continue
         if m := _TEST_TITLE.match(line):
-            test = test or m.group(1)
+            test = test or " ".join(m.group(1).split())
             continue
         if m := _DEVICE.search(line):
             if m.group(1) not in devices:
@@ -145,7 +167,7 @@ def parse(text: str) -> PerftestResult:
         if gid is None and (m := _GID.search(line)):
             gid = int(m.group(1))
         if m := _BW_HEADER.search(line):
-            table, unit = "bw", m.group(2)
+            table, unit, cpu_column = "bw", m.group(2), bool(m.group("cpu"))
             continue
         if _LAT_HEADER.search(line):
             table = "lat"
@@ -153,25 +175,29 @@ def parse(text: str) -> PerftestResult:
         if "Waiting for client to connect" in line:
             waiting = True
             continue
-        if table == "bw" and (row := _bw_row(line, unit)):
+        if table == "bw" and (row := _bw_row(line, unit, cpu_column)):
             bw_rows.append(row)
             continue
         if table == "lat" and (row := _lat_row(line)):
             lat_rows.append(row)
             continue
-        if any(marker in line for marker in _ERROR_MARKERS):
+        if table is None and _bw_row(line, None, False):
+            unitless += 1
+            continue
+        if find_phrases(_ERROR_PHRASES, line):
             errors.append(line)
             if m := _STATUS.search(line):
                 status = int(m.group(1))
-    if not (bw_rows or lat_rows or errors or waiting):
+    if not (bw_rows or lat_rows or errors or waiting or unitless):
         if test:
             raise ParseError(f"perftest '{test}' banner but no result rows (cut before results?)")
         raise ParseError("no perftest banner, result rows or error lines")
-    tool = _TOOLS.get(test or "", "perftest")
+    tool = tool_of(test)
     return PerftestResult(
         tool=tool, test=test, devices=devices, qps=qps, mtu_bytes=mtu, link_type=link,
         gid_index=gid, reported_unit=unit, bandwidth_rows=bw_rows, latency_rows=lat_rows,
         errors=list(dict.fromkeys(errors)), completion_status=status, server_waiting=waiting,
+        unitless_rows=unitless,
     )
 
 
@@ -183,9 +209,9 @@ def _numbers(line: str) -> list[float] | None:
     return values  # type: ignore[return-value]
 
 
-def _bw_row(line: str, unit: str | None) -> BandwidthRow | None:
+def _bw_row(line: str, unit: str | None, cpu_column: bool) -> BandwidthRow | None:
     values = _numbers(line)
-    if values is None or len(values) != 5:
+    if values is None or len(values) != (6 if cpu_column else 5):
         return None
     size, iters = to_int(line.split()[0]), to_int(line.split()[1])
     if size is None or iters is None:
@@ -209,4 +235,12 @@ def _lat_row(line: str) -> LatencyRow | None:
 
 
 def tool_of(test: str | None) -> str:
-    return _TOOLS.get(test or "", "perftest")
+    """ib_write_bw for "RDMA_Write BW Test" and its variants ("RDMA_Write Post List BW Test")."""
+    if test in _TOOLS:
+        return _TOOLS[test]
+    m = _KIND.match(test or "")
+    if not m:
+        return "perftest"
+    verb = {"RDMA_Write": "write", "RDMA_Read": "read", "Send": "send",
+            "Atomic": "atomic"}[m.group(1)]
+    return f"ib_{verb}_{'bw' if m.group(2) == 'BW' else 'lat'}"

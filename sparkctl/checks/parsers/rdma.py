@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sparkctl.checks.parsers.common import ParseError, normalise
+from sparkctl.checks.parsers.common import ParseError
+from sparkctl.checks.text import clean
 
 _IBDEV2NETDEV = re.compile(r"^(\S+) port (\d+) ==> (\S+) \((\w+)\)\s*$")
-_RDMA_LINK = re.compile(
-    r"^link (\S+)/(\d+) state (\S+)(?: physical_state (\S+))?(?: netdev (\S+))?")
+# `rdma link`: "link mlx5_0/1 state ACTIVE physical_state LINK_UP netdev ens3f0np0" (RoCE),
+# "link mlx5_0/1 subnet_prefix fe80:... lid 66 sm_lid 3 lmc 0 state ACTIVE ..." (InfiniBand,
+# wrapped onto an indented second line by some versions), "0/1: ibp0s9/1: subnet_prefix ..."
+# (iproute2 before 4.18 numbered the ports).
+_RDMA_LINK = re.compile(r"^(?:link |\d+/\d+: )(\S+?)/(\d+):?\s+(.*)$")
 _MTU = re.compile(r"^(\d+)")
 
 
@@ -30,26 +34,30 @@ class RdmaPort:
     max_mtu: int | None = None
     firmware: str | None = None
     rate_gbps: int | None = None  # ibstat "Rate"
+    lid: int | None = None  # InfiniBand only (RoCE has no LID)
 
     def to_dict(self) -> dict:
         return {"device": self.device, "port": self.port, "active": self.active,
                 "state": self.state, "netdev": self.netdev,
                 "physical_state": self.physical_state, "link_layer": self.link_layer,
                 "active_mtu": self.active_mtu, "max_mtu": self.max_mtu,
-                "firmware": self.firmware, "rate_gbps": self.rate_gbps}
+                "firmware": self.firmware, "rate_gbps": self.rate_gbps, "lid": self.lid}
 
 
 @dataclass(frozen=True)
 class RdmaPorts:
     source: str  # ibv_devinfo, ibdev2netdev, rdma-link, ibstat
     ports: list[RdmaPort] = field(default_factory=list)
+    devices_without_ports: list[str] = field(default_factory=list)  # listed, port block cut
+    counted: bool = False  # every device's port count is printed and all its ports are shown
 
     def metrics(self) -> dict:
-        return {"source": self.source, "ports": [p.to_dict() for p in self.ports]}
+        return {"source": self.source, "ports": [p.to_dict() for p in self.ports],
+                "devices_without_ports": list(self.devices_without_ports)}
 
 
 def parse(text: str) -> RdmaPorts:
-    lines = [line.rstrip() for line in normalise(text).split("\n") if line.strip()]
+    lines = [line.rstrip() for line in clean(text).lines if line.strip()]
     if not lines:
         raise ParseError("empty RDMA tool output")
     if any(line.startswith("hca_id:") for line in lines):
@@ -62,12 +70,40 @@ def parse(text: str) -> RdmaPorts:
                      state=m.group(4), active=m.group(4).lower() == "up")
             for line in lines if (m := _IBDEV2NETDEV.match(line.strip()))])
     if any(_RDMA_LINK.match(line.strip()) for line in lines):
-        return _only("rdma-link", [
-            RdmaPort(device=m.group(1), port=int(m.group(2)), state=m.group(3),
-                     active=m.group(3) == "ACTIVE", physical_state=m.group(4),
-                     netdev=m.group(5))
-            for line in lines if (m := _RDMA_LINK.match(line.strip()))])
+        return _only("rdma-link", _parse_rdma_link(lines))
     raise ParseError("not ibv_devinfo, ibdev2netdev, rdma link or ibstat output")
+
+
+def _parse_rdma_link(lines: list[str]) -> list[RdmaPort]:
+    ports: list[RdmaPort] = []
+    current: tuple[str, int, list[str]] | None = None
+
+    def flush() -> None:
+        if current is None:
+            return
+        device, port, tokens = current
+        fields = dict(zip(tokens[::2], tokens[1::2], strict=False))
+        state = fields.get("state")
+        if state is None:
+            return
+        lid = fields.get("lid")
+        ports.append(RdmaPort(device=device, port=port, state=state, active=state == "ACTIVE",
+                              physical_state=fields.get("physical_state"),
+                              netdev=fields.get("netdev"),
+                              link_layer="InfiniBand" if "subnet_prefix" in fields else None,
+                              lid=int(lid) if lid and lid.isdigit() else None))
+
+    for line in lines:
+        if m := _RDMA_LINK.match(line.strip()):
+            flush()
+            current = (m.group(1), int(m.group(2)), m.group(3).split())
+        elif current is not None and line[:1].isspace() and "state" not in current[2]:
+            current[2].extend(line.split())  # the wrapped second line of one port
+        else:
+            flush()
+            current = None
+    flush()
+    return ports
 
 
 def _only(source: str, ports: list[RdmaPort]) -> RdmaPorts:
@@ -78,6 +114,8 @@ def _parse_devinfo(lines: list[str]) -> RdmaPorts:
     ports: list[RdmaPort] = []
     device = firmware = None
     current: dict[str, str] | None = None
+    listed: list[str] = []
+    counts: dict[str, int] = {}
 
     def flush() -> None:
         if device and current is not None and current.get("state", "").split():
@@ -89,8 +127,11 @@ def _parse_devinfo(lines: list[str]) -> RdmaPorts:
         if key == "hca_id":
             flush()
             device, firmware, current = value, None, None
+            listed.append(value)
         elif key == "fw_ver":
             firmware = value
+        elif key == "phys_port_cnt" and value.isdigit() and device:
+            counts[device] = int(value)
         elif key == "port":
             flush()
             current = {"port": value}
@@ -99,7 +140,10 @@ def _parse_devinfo(lines: list[str]) -> RdmaPorts:
     flush()
     if not ports:
         raise ParseError("ibv_devinfo output without any complete port block (cut short?)")
-    return RdmaPorts(source="ibv_devinfo", ports=ports)
+    with_ports = {p.device for p in ports}
+    return RdmaPorts(source="ibv_devinfo", ports=ports,
+                     devices_without_ports=[d for d in listed if d not in with_ports],
+                     counted=_all_counted(ports, counts))
 
 
 def _devinfo_port(device: str, firmware: str | None, values: dict[str, str]) -> RdmaPort:
@@ -112,6 +156,12 @@ def _devinfo_port(device: str, firmware: str | None, values: dict[str, str]) -> 
     )
 
 
+def _all_counted(ports: list[RdmaPort], counts: dict[str, int]) -> bool:
+    devices = {p.device for p in ports}
+    return bool(devices) and all(
+        counts.get(d) == sum(1 for p in ports if p.device == d) for d in devices)
+
+
 def _mtu(value: str | None) -> int | None:
     m = _MTU.match(value or "")
     return int(m.group(1)) if m else None
@@ -121,6 +171,7 @@ def _parse_ibstat(lines: list[str]) -> RdmaPorts:
     ports: list[RdmaPort] = []
     device = firmware = None
     current: dict[str, str] | None = None
+    counts: dict[str, int] = {}
 
     def flush() -> None:
         if device and current is not None and "State" in current:
@@ -145,9 +196,11 @@ def _parse_ibstat(lines: list[str]) -> RdmaPorts:
         key, _, value = stripped.partition(":")
         if key == "Firmware version":
             firmware = value.strip()
+        elif key == "Number of ports" and value.strip().isdigit() and device:
+            counts[device] = int(value.strip())
         elif current is not None:
             current[key] = value.strip()
     flush()
     if not ports:
         raise ParseError("ibstat output without any complete port block (cut short?)")
-    return RdmaPorts(source="ibstat", ports=ports)
+    return RdmaPorts(source="ibstat", ports=ports, counted=_all_counted(ports, counts))

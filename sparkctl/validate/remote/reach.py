@@ -86,9 +86,10 @@ def neighbours(ifname, count, interval, out):
 
     try:
         done = subprocess.run(argv(interval), capture_output=True, text=True, timeout=5)
-        if done.returncode != 0 and "interval" in done.stderr and interval < 0.2:
-            # iputils before 2020 allows users no interval under 0.2 s.
-            done = subprocess.run(argv(0.2), capture_output=True, text=True, timeout=5)
+        if done.returncode != 0 and "interval" in done.stderr and interval < 1.0:
+            # iputils refuses non-root users a multicast ping faster than one a second
+            # ("multicast ping with too short interval"), as on DGX OS's login user.
+            done = subprocess.run(argv(1.0), capture_output=True, text=True, timeout=5)
         found = sorted({m.split("%")[0] for m in REPLY_FROM.findall(done.stdout)})
         out.append({"ifname": ifname, "addresses": found, "rc": done.returncode})
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -144,7 +144,8 @@ def test_probe_history_then_degraded_rail_is_a_regression(switch4_lab, fault, tm
 
 def test_drift_in_nccl_env_is_named(switch4_lab, fault, tmp_path):
     edit = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-2", "--",
-                    "sed -i 's/^NCCL_IB_HCA=.*/NCCL_IB_HCA=rocep1s0f1/' /etc/sparkctl/nccl.env")
+                    "sudo sed -i 's/^NCCL_IB_HCA=.*/NCCL_IB_HCA=rocep1s0f1/' "
+                    "/etc/sparkctl/nccl.env")
     assert edit.returncode == 0, edit.stderr
     try:
         _, doc = health_json(switch4_lab, tmp_path / "h.db")

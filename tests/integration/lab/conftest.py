@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -24,8 +25,12 @@ def base_image():
 
 
 def ssh(record: LabRecord, node: str, command: str, *, timeout: float = 30,
-        check: bool = True, known_hosts: Path | None = None) -> subprocess.CompletedProcess:
-    """Real ssh to a lab node with the lab key and the lab's known_hosts (strict)."""
+        check: bool = True, known_hosts: Path | None = None,
+        root: bool = False) -> subprocess.CompletedProcess:
+    """Real ssh to a lab node as its user (nvidia) with the lab key and the lab's
+    known_hosts (strict); root=True runs the command through `sudo -n`, as on a Spark."""
+    if root:
+        command = f"sudo -n sh -c {shlex.quote(command)}"
     argv = shell.ssh_argv(record, node, [command])
     if known_hosts is not None:
         argv = [a.replace(str(record.known_hosts_path), str(known_hosts)) for a in argv]

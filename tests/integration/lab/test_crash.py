@@ -45,7 +45,7 @@ def test_kill_nodes_then_down_leaves_nothing(lab_factory):
 
 def test_kill_launchers_then_up_rebuilds(lab_factory):
     record = lab_factory("tcrup", "direct")
-    ssh(record, "spark-1", "touch /root/from-before-the-crash")
+    ssh(record, "spark-1", "touch /root/from-before-the-crash", root=True)
     kill9(record, "launcher")  # --kill-child takes each node's PID namespace down too
     assert procs.wait_gone([n.init for n in record.nodes], 5) == []
     out = sparkctl("lab", "up", "--topology", "direct", "--name", "tcrup")
@@ -56,7 +56,8 @@ def test_kill_launchers_then_up_rebuilds(lab_factory):
     for node in fresh.nodes:
         assert ssh(fresh, node.name, "hostname").stdout.strip() == node.name
     # A rebuilt lab starts from the base image again.
-    assert ssh(fresh, "spark-1", "test -e /root/from-before-the-crash", check=False).returncode
+    assert ssh(fresh, "spark-1", "test -e /root/from-before-the-crash", check=False,
+               root=True).returncode
     lifecycle.down("tcrup")
     assert lab_leftovers(fresh) == []
 
@@ -64,7 +65,7 @@ def test_kill_launchers_then_up_rebuilds(lab_factory):
 def test_lost_record_names_are_cleaned_by_the_next_up(lab_factory):
     """A crash before lab.json recorded the PIDs: namespaces with the lab's names remain."""
     record = lab_factory("tcrlost", "single")
-    ssh(record, "spark-1", "touch /root/from-before-the-crash")
+    ssh(record, "spark-1", "touch /root/from-before-the-crash", root=True)
     kill9(record, "launcher")
     record.directory.joinpath("lab.json").unlink()
     assert state.load("tcrlost") is None
@@ -72,6 +73,7 @@ def test_lost_record_names_are_cleaned_by_the_next_up(lab_factory):
     assert out.returncode == 0, out.stderr
     fresh = state.load("tcrlost")
     assert ssh(fresh, "spark-1", "hostname").stdout.strip() == "spark-1"
-    assert ssh(fresh, "spark-1", "test -e /root/from-before-the-crash", check=False).returncode
+    assert ssh(fresh, "spark-1", "test -e /root/from-before-the-crash", check=False,
+               root=True).returncode
     lifecycle.down("tcrlost")
     assert lab_leftovers(fresh) == []

@@ -43,7 +43,7 @@ def test_up_prints_the_inventory_path_and_writes_it(ring):
     for node in record.nodes:
         hvars = group["hosts"][node.name]
         assert hvars["ansible_host"] == node.mgmt_address
-        assert hvars["ansible_user"] == "root"
+        assert hvars["ansible_user"] == "nvidia"  # keyed: a bootstrapped DGX OS user
         key = hvars["ansible_ssh_private_key_file"]
         assert stat.S_IMODE((record.directory / "id_ed25519").stat().st_mode) == 0o600
         assert key == str(record.key_path)

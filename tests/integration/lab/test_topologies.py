@@ -33,7 +33,7 @@ def test_ssh_reaches_every_node_with_strict_host_keys(topo_lab):
     _, record, _ = topo_lab
     for node in record.nodes:
         out = ssh(record, node.name, "hostname; id -u; python3 -c 'print(42)'").stdout.split()
-        assert out == [node.name, "0", "42"]
+        assert out == [node.name, "1000", "42"]  # the DGX OS first user, not root
 
 
 def test_every_node_has_the_spark_interface_names_and_no_data_addresses(topo_lab):
@@ -58,7 +58,7 @@ def test_cabling_matches_the_graph(topo_lab):
     for node in record.nodes:
         cmds = [f"ip addr add {i.address} dev {i.name}" for i in plan[node.name]]
         if cmds:
-            ssh(record, node.name, " && ".join(cmds))
+            ssh(record, node.name, " && ".join(cmds), root=True)
     try:
         for node in record.nodes:
             planned = {i.name: i for i in plan[node.name]}
@@ -77,7 +77,7 @@ def test_cabling_matches_the_graph(topo_lab):
         for node in record.nodes:
             cmds = [f"ip addr del {i.address} dev {i.name}" for i in plan[node.name]]
             if cmds:
-                ssh(record, node.name, "; ".join(cmds), check=False)
+                ssh(record, node.name, "; ".join(cmds), check=False, root=True)
 
 
 def test_veth_peers_match_the_cables(topo_lab):
@@ -107,16 +107,18 @@ def test_veth_peers_match_the_cables(topo_lab):
 def test_nodes_are_isolated(topo_lab):
     _, record, _ = topo_lab
     first = record.nodes[0].name
-    ssh(record, first, "echo secret > /root/only-here && touch /etc/only-here")
+    ssh(record, first, "echo secret > /root/only-here && touch /etc/only-here", root=True)
     for node in record.nodes[1:]:
-        out = ssh(record, node.name, "ls /root/only-here /etc/only-here", check=False)
+        out = ssh(record, node.name, "ls /root/only-here /etc/only-here", check=False,
+                  root=True)
         assert out.returncode != 0 and "No such file" in out.stderr
     # Own PID namespace: PID 1 is the node's init, not the host's.
     pid1 = ssh(record, first, "cat /proc/1/cmdline | tr '\\0' ' '").stdout
     assert "sparkctl-node-init" in pid1
     # Kernel-wide sysctls are read-only, network ones writable.
-    assert ssh(record, first, "echo 1 > /proc/sys/kernel/domainname", check=False).returncode
-    ssh(record, first, "sysctl -qw net.ipv4.conf.all.forwarding=1")
+    assert ssh(record, first, "echo 1 > /proc/sys/kernel/domainname", check=False,
+               root=True).returncode
+    ssh(record, first, "sysctl -qw net.ipv4.conf.all.forwarding=1", root=True)
     with open("/proc/sys/net/ipv4/conf/all/forwarding") as host:
         assert host.read().strip() == "0", "a node changed the host's forwarding"
-    ssh(record, first, "sysctl -qw net.ipv4.conf.all.forwarding=0")
+    ssh(record, first, "sysctl -qw net.ipv4.conf.all.forwarding=0", root=True)

@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkctl.checks.analyze import PARSER_BUG, UNPARSEABLE, analyze_bytes, analyze_text
+from sparkctl.checks.analyze import VERDICTS as ANALYZE_VERDICTS
 from sparkctl.checks.detect import detect
 
 from .conftest import fixture_files, fixture_id
 
 FILES = fixture_files()
-VERDICTS = {"pass", "degraded", "fail", UNPARSEABLE}
+VERDICTS = set(ANALYZE_VERDICTS)
 
 
 def _check(result) -> None:
@@ -22,9 +23,15 @@ def _check(result) -> None:
     assert isinstance(result.diagnosis, str) and result.diagnosis.strip()
     assert isinstance(result.metrics, dict)
     assert PARSER_BUG not in result.diagnosis, result.diagnosis
+    if result.tool == "multiple":
+        assert result.parts and all(p["verdict"] in VERDICTS for p in result.parts)
+        return
     if result.verdict == UNPARSEABLE and result.metrics:
         # Parsed, but holds nothing to judge (a banner, a cut-short log): it says so.
         assert result.diagnosis.startswith("nothing to judge")
+    if result.verdict == "incomplete":
+        # Judgeable once something is there: the diagnosis and the metrics name it.
+        assert result.diagnosis.startswith("incomplete:") and result.metrics.get("missing")
 
 
 @pytest.mark.parametrize("path", FILES, ids=fixture_id)

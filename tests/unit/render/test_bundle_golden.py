@@ -21,9 +21,9 @@ from sparkctl.topology.builtins import BUILTINS
 from ...golden_files import assert_matches_golden
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
-# Fixed controller paths so the files do not depend on who runs the tests.
-OPTIONS = BundleOptions(key_dir=Path("/home/operator/.local/state/sparkctl/keys/golden"),
-                        control_path_dir=Path("/home/operator/.local/state/sparkctl/cp"))
+# The defaults of `sparkctl render`: controller paths are variables resolved at run time, so
+# the files do not depend on who renders them (test_bundle_portable.py proves it).
+OPTIONS = BundleOptions()
 COMPARED = ("inventory.yml", "ansible.cfg", "group_vars/all/sparkctl.yml", "preview")
 
 

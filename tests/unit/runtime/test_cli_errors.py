@@ -77,10 +77,40 @@ def test_model_is_required_and_must_be_an_id(cluster_file, tmp_path):
     assert r.exit_code == 2 and "is not a Hugging Face id" in r.output
 
 
-def test_sglang_needs_an_image(cluster_file, tmp_path):
+def test_sglang_defaults_to_nvidias_playbook_image(cluster_file, tmp_path):
+    # NVIDIA/dgx-spark-playbooks nvidia/sglang/README.md: lmsysorg/sglang:latest-cu130.
     r = run("render", "sglang", "--cluster", cluster_file("direct"), "--model", MODEL,
-            "-o", tmp_path / "o")
-    assert r.exit_code == 2 and "sglang has no default image" in r.output
+            "-o", tmp_path / "o", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["image"] == "lmsysorg/sglang:latest-cu130"
+    assert "nvidia/sglang/README.md" in doc["image_source"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gpu-memory-utilization", "0.99"], "--gpu-memory-utilization must be 0.05-0.95"),
+    (["--max-model-len", "0"], "--max-model-len must be at least 1"),
+])
+def test_bad_vllm_memory_settings(cluster_file, tmp_path, args, message):
+    r = run("render", "vllm", "--cluster", cluster_file("direct"), "--model", MODEL,
+            "-o", tmp_path / "o", *args)
+    assert r.exit_code == 2 and message in r.output
+
+
+def test_vllm_memory_settings_are_refused_for_other_runtimes(cluster_file, tmp_path):
+    r = run("render", "trtllm", "--cluster", cluster_file("direct"), "--model", MODEL,
+            "-o", tmp_path / "o", "--max-model-len", "4096")
+    assert r.exit_code == 2 and "apply to vllm" in r.output
+
+
+def test_ring_render_warns_about_the_containers_nccl(cluster_file, tmp_path):
+    r = run("render", "vllm", "--cluster", cluster_file("ring3"), "--model", MODEL,
+            "--tp", "1", "--pp", "3", "-o", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    assert "warning: ring3:" in r.output and "must be >= 2.30.7" in r.output
+    ok = run("render", "vllm", "--cluster", cluster_file("switch4"), "--model", MODEL,
+             "-o", tmp_path / "p")
+    assert ok.exit_code == 0 and "warning:" not in ok.output
 
 
 def test_host_names_are_refused_as_advertised_addresses(cluster_file, tmp_path):

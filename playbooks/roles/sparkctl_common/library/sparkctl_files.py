@@ -28,7 +28,8 @@ options:
     elements: dict
     default: []
   lines:
-    description: Items with C(path), C(line), C(mode): the line is present (appended if not).
+    description: >-
+      Items with C(path), C(line), C(mode): the line is present (appended if not).
     type: list
     elements: dict
     default: []

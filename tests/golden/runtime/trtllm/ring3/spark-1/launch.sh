@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # trtllm serving openai/gpt-oss-120b on spark-1 (head), cluster golden (ring3), TP 1 x PP 3.
 # Written by sparkctl; regenerate rather than edit.
-# Usage: launch.sh start|wait|serve|stop|status
+# Usage: launch.sh start|wait|download|serve|stop|status
 # Lines starting with CHANGED mean something was started or removed (Ansible reads them).
 set -euo pipefail
 # The launch files sit next to this script (/etc/sparkctl/runtime on the node).
@@ -9,8 +9,14 @@ DIR="$(cd "$(dirname "$0")" && pwd)"
 CONTAINER=sparkctl-trtllm
 IMAGE=nvcr.io/nvidia/tensorrt-llm/release:1.3.0rc5
 LOG_DIR=/var/log/sparkctl/runtime
+CONTAINER_LOG_DIR=/var/log/sparkctl
+HF_CACHE=/var/cache/sparkctl/huggingface
+# HF_TOKEN, when the controller had one: written by the runtime role (mode 0600), not rendered.
+SECRETS_ENV="$DIR"/secrets.env
+# The RoCE GID index the rdma role measured on this node (NCCL_IB_GID_INDEX).
+RDMA_ENV=/etc/sparkctl/rdma.env
 # A container started from other launch files is replaced, one from these files is kept.
-CONFIG_ID="$(cat "$DIR"/* | sha256sum | cut -c1-16)"
+CONFIG_ID="$({ cat "$DIR"/* "$RDMA_ENV" 2>/dev/null || true; } | sha256sum | cut -c1-16)"
 
 need_docker() {
   command -v docker >/dev/null || { echo "docker is not installed on $(hostname)" >&2; exit 3; }
@@ -21,8 +27,25 @@ container_state() {
     "$CONTAINER" 2>/dev/null || true
 }
 
+start_failed() {
+  # The container is gone or never got ready: say why, and leave nothing half-started.
+  echo "$1" >&2
+  echo "--- last lines of docker logs $CONTAINER ---" >&2
+  docker logs --tail 30 "$CONTAINER" >&2 2>&1 || true
+  docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
+  exit 5
+}
+
+wait_started() {
+  sleep 2
+  if [ "$(docker inspect -f '{{ .State.Running }}' "$CONTAINER" 2>/dev/null || echo false)" != true ]; then
+    start_failed "container $CONTAINER exited right after it started on $(hostname)"
+  fi
+}
+
 start() {
   need_docker
+  [ -r "$RDMA_ENV" ] || { echo "$RDMA_ENV is missing on $(hostname): provision the cluster first (the rdma role measures the RoCE GID index there)" >&2; exit 3; }
   local state
   state="$(container_state)"
   if [ "$state" = "$CONFIG_ID true" ]; then
@@ -32,14 +55,19 @@ start() {
   if [ -n "$state" ]; then
     docker rm -f "$CONTAINER" >/dev/null
   fi
-  mkdir -p "$LOG_DIR" /var/cache/sparkctl/huggingface
+  mkdir -p "$LOG_DIR" "$HF_CACHE"
+  local env_files=(--env-file "$DIR/runtime.env")
+  env_files+=(--env-file "$RDMA_ENV")
+  if [ -r "$SECRETS_ENV" ]; then
+    env_files+=(--env-file "$SECRETS_ENV")
+  fi
   # The login user's ~/.ssh holds the cluster key the ssh_mesh role installed.
   local login_user="${SUDO_USER:-$(id -un)}"
   local login_ssh
   login_ssh="$(getent passwd "$login_user" | cut -d: -f6)/.ssh"
   docker run -d --name "$CONTAINER" \
     --label "sparkctl.config=$CONFIG_ID" --label sparkctl.runtime=trtllm \
-    --env-file "$DIR/runtime.env" \
+    "${env_files[@]}" \
     -v "$login_ssh:/etc/sparkctl/login-ssh:ro" \
     --network host \
     --ipc host \
@@ -54,6 +82,7 @@ start() {
     "$IMAGE" \
     bash /etc/sparkctl/runtime/trtllm-sshd.sh \
     >/dev/null
+  wait_started
   echo "CHANGED started $CONTAINER"
 }
 
@@ -72,13 +101,20 @@ wait_ready() {
   echo "OK every container's sshd answers"
 }
 
+download() {
+  # The model into the Hugging Face cache of every node (HF_TOKEN from secrets.env).
+  docker exec "$CONTAINER" mpirun --allow-run-as-root -np 3 --hostfile /etc/sparkctl/runtime/hostfile --mca plm_rsh_agent 'ssh -F /root/.ssh/config' hf download openai/gpt-oss-120b
+  echo "OK the model is in the cache"
+}
+
 serve() {
   if docker exec "$CONTAINER" pgrep -f trtllm-serve >/dev/null; then
     echo "OK server already running"
     return
   fi
-  docker exec -d "$CONTAINER" bash -c 'exec "$@" >>/var/log/sparkctl/serve.log 2>&1' serve \
-    mpirun --allow-run-as-root -np 3 --hostfile /etc/sparkctl/runtime/hostfile --mca plm_rsh_agent 'ssh -F /root/.ssh/config' trtllm-llmapi-launch trtllm-serve openai/gpt-oss-120b --tp_size 1 --pp_size 3 --backend pytorch --host 0.0.0.0 --port 8355
+  docker exec -d -e SERVE_LOG="$CONTAINER_LOG_DIR/serve.log" "$CONTAINER" \
+    bash -c 'exec "$@" >>"$SERVE_LOG" 2>&1' serve \
+    mpirun --allow-run-as-root -np 3 --hostfile /etc/sparkctl/runtime/hostfile --mca plm_rsh_agent 'ssh -F /root/.ssh/config' trtllm-llmapi-launch trtllm-serve openai/gpt-oss-120b --tp_size 1 --pp_size 3 --backend pytorch --max_num_tokens 32768 --max_batch_size 4 --extra_llm_api_options /etc/sparkctl/runtime/extra-llm-api-config.yml --host 0.0.0.0 --port 8355
   echo "CHANGED started the server"
 }
 
@@ -108,8 +144,9 @@ status() {
 case "${1:-}" in
   start) start ;;
   wait) wait_ready ;;
+  download) download ;;
   serve) serve ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|wait|serve|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|wait|download|serve|stop|status" >&2; exit 2 ;;
 esac

@@ -12,9 +12,10 @@ install -m 644 /etc/sparkctl/login-ssh/sparkctl_known_hosts /root/.ssh/
 install -m 600 /etc/sparkctl/login-ssh/authorized_keys /root/.ssh/authorized_keys
 install -m 644 /etc/sparkctl/runtime/ssh_config /root/.ssh/config
 # Ranks started over ssh get the container's environment (PATH, NCCL_*, the topology's
-# interfaces), not sshd's bare default.
+# interfaces, HF_TOKEN), not sshd's bare default.
 env | grep -E '^[A-Za-z_][A-Za-z0-9_]*=' | grep -vE '^(HOME|HOSTNAME|PWD|SHLVL|_)=' \
   > /root/.ssh/environment
+chmod 600 /root/.ssh/environment
 exec /usr/sbin/sshd -D -e -p 2233 -o ListenAddress=10.0.0.12 \
   -o HostKey=/etc/sparkctl/host-ssh/ssh_host_ed25519_key -o PermitRootLogin=prohibit-password \
   -o PasswordAuthentication=no -o PermitUserEnvironment=yes
