@@ -144,7 +144,7 @@ def up(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = None
     when set in this shell, reaches each node as a 0600 env file for the containers."""
     _deploy("started", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
             port, hf_cache, from_plan, runs_dir, timeout, gpu_memory_utilization,
-            max_model_len, (ask_become_pass, become_password_stdin))
+            max_model_len, become=(ask_become_pass, become_password_stdin))
 
 
 @app.command("down")
@@ -158,7 +158,7 @@ def down(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = No
     """Stop and remove what `up` started (the container on every node, its launch files)."""
     _deploy("absent", runtime, topology, hosts, cluster, inventory, lab, model, tp, pp, image,
             port, hf_cache, from_plan, runs_dir, timeout,
-            (ask_become_pass, become_password_stdin))
+            become=(ask_become_pass, become_password_stdin))
 
 
 @app.command("status")

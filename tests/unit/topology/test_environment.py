@@ -73,14 +73,14 @@ def test_management_interface_follows_the_cluster_file_into_every_env():
     e = cluster.nccl_env("b")
     assert e["NCCL_SOCKET_IFNAME"] == e["OMPI_MCA_btl_tcp_if_include"] == "wlP9s9"
     assert e["UCX_NET_DEVICES"] == "wlP9s9"
-    from sparkctl.cluster import spec_from_inventory
+    from sparkctl.cluster import spec_from_inventory_doc
     from sparkctl.render.inventory import build_inventory
 
     inventory = build_inventory(cluster)
     gvars = inventory["all"]["children"]["sparks"]["vars"]
     assert gvars["sparkctl_mgmt_interface"] == "wlP9s9"
     assert gvars["sparkctl_nccl_env"]["NCCL_SOCKET_IFNAME"] == "wlP9s9"
-    back = spec_from_inventory(inventory, "inv.yml")
+    back = spec_from_inventory_doc(inventory, "inv.yml")
     assert back.mgmt_interface == "wlP9s9"
 
 

@@ -45,7 +45,7 @@ def test_golden_ring_env_has_subnet_routing_and_unmerged_nics_for_nccl_2_30_7():
 
 def test_golden_nccl_env_says_the_gid_index_is_planned_until_measured():
     text = (GOLDEN / "switch4" / "preview" / "spark-1" / "nccl.env").read_text()
-    assert "# NCCL_IB_GID_INDEX: the plan's value; on dgx-spark the rdma role measures" in text
+    assert "# NCCL_IB_GID_INDEX: the planned value; on dgx-spark the rdma role measures" in text
     assert "NCCL_IB_MERGE_NICS" not in text
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from sparkctl.cluster import Cluster, parse_cluster_text, render_cluster_file, spec_from_inventory
+from sparkctl.cluster import (
+    Cluster,
+    parse_cluster_text,
+    render_cluster_file,
+    spec_from_inventory_doc,
+)
 from sparkctl.render.inventory import build_inventory
 from sparkctl.topology.builtins import builtin_spec
 
@@ -26,7 +31,7 @@ def test_switch_that_carries_jumbo_frames_gets_9000_and_round_trips():
     inventory = build_inventory(Cluster.from_spec(spec))
     gvars = inventory["all"]["children"]["sparks"]["vars"]
     assert gvars["sparkctl_mtu"] == 9000 and gvars["sparkctl_switch_mtu"] == 9216
-    assert spec_from_inventory(inventory, "i.yml").switch_mtu == 9216
+    assert spec_from_inventory_doc(inventory, "i.yml").switch_mtu == 9216
 
 
 def test_switch_declared_smaller_than_9000_caps_the_default():
