@@ -96,10 +96,10 @@ class Target:
         return [n.name for n in self.nodes]
 
     def node(self, name: str) -> Node:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
+        found = next((n for n in self.nodes if n.name == name), None)
+        if found is None:
+            raise KeyError(name)
+        return found
 
     @property
     def group_vars(self) -> dict[str, Any]:

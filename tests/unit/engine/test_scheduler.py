@@ -134,3 +134,12 @@ def test_checks_list_command():
     assert {"node.ssh", "host.disk", "rail.bandwidth"} <= ids and "collective.all_reduce" not in ids
     bad = CliRunner().invoke(app, ["checks", "list", "--in", "nope"])
     assert bad.exit_code == 2
+
+
+def test_every_registered_judge_exists():
+    import importlib
+
+    for check in registry.CHECKS.values():
+        module, _, function = check.judge.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), check.id
+        assert check.in_ and check.summary, check.id
