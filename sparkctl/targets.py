@@ -257,7 +257,7 @@ def read_inventory(path: Path) -> dict[str, dict[str, Any]]:
                             raise InputError(f"host {host.name}: {name} cannot be templated: "
                                              f"{str(exc).splitlines()[0][:200]}",
                                              location=Location(str(path))) from None
-                resolved[host.name] = _plain(plain)
+                resolved[_plain(host.name)] = _plain(plain)  # names are tagged too
         except AnsibleError as exc:
             raise _parse_failure(path, warnings, exc) from None
     return dict(sorted(resolved.items(), key=lambda kv: (_index(kv[1]), kv[0])))

@@ -140,3 +140,13 @@ def test_resolving_a_lab_target_imports_no_lab_machinery():
             "print('sparkctl.lab.lifecycle' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False"
+
+
+def test_what_ansible_hands_back_is_plain_python(tmp_path):
+    """Ansible 2.19 tags its strings; anything downstream (a YAML dumper) must see str."""
+    import yaml as pyyaml
+
+    target = resolve_target(inventory=write_inventory(tmp_path))
+    assert all(type(name) is str for name in target.hostvars)
+    assert all(type(n.name) is str for n in target.cluster.spec.nodes)
+    pyyaml.safe_dump(target.hostvars)  # would raise RepresenterError on a tagged str

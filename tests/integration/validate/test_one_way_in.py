@@ -53,6 +53,7 @@ def _inventory(record, where: Path) -> Path:
     config (ProxyJump through spark-1) say how to reach them."""
     data = yaml.safe_load(record.inventory_path.read_text())
     hosts = data["all"]["children"]["sparks"]["hosts"]
+    user = next(iter(hosts.values())).get("ansible_user") or "root"  # the lab's login user
     for hvars in hosts.values():
         for var in ("ansible_user", "ansible_port", "ansible_ssh_common_args",
                     "ansible_ssh_private_key_file"):
@@ -71,14 +72,14 @@ def _inventory(record, where: Path) -> Path:
     subnet = jump.rsplit(".", 1)[0]
     config = where / "ssh_config"
     config.write_text(
-        f"Host {jump}-jump\n  HostName {jump}\n  Port 22\n  User root\n  ProxyJump none\n"
+        f"Host {jump}-jump\n  HostName {jump}\n  Port 22\n  User {user}\n  ProxyJump none\n"
         f"  IdentityFile {record.key_path}\n  IdentitiesOnly yes\n"
         f"  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n"
         f"Host {subnet}.*\n  ProxyJump {jump}-jump\n  IdentityFile {record.key_path}\n"
         f"  IdentitiesOnly yes\n  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n")
     (where / "group_vars").mkdir(exist_ok=True)
     (where / "group_vars" / "sparks.yml").write_text(yaml.safe_dump({
-        "ansible_user": "root", "ansible_port": PORT,
+        "ansible_user": user, "ansible_port": PORT,
         "ansible_ssh_common_args": f"-F {config}"}))
     return inventory
 
@@ -99,6 +100,14 @@ def jumped(tmp_path_factory):
         lifecycle.down(LAB)
 
 
+def _lab_user() -> str:
+    from sparkctl.lab.status import load_record
+
+    hosts = yaml.safe_load(load_record(LAB).inventory_path.read_text())["all"]["children"][
+        "sparks"]["hosts"]
+    return next(iter(hosts.values())).get("ansible_user") or "root"
+
+
 # Someone else: a probe that ignored group_vars' ansible_user would log in as this user.
 NOT_ROOT = {"USER": "nobody-here", "LOGNAME": "nobody-here"}
 
@@ -111,7 +120,8 @@ def test_a_node_refuses_the_direct_way_in(jumped):
     direct = subprocess.run(
         ["ssh", "-i", str(record.key_path), "-o", f"UserKnownHostsFile={record.known_hosts_path}",
          "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-         f"root@{node.mgmt_address}", "true"], capture_output=True, text=True, timeout=30)
+         f"{_lab_user()}@{node.mgmt_address}", "true"], capture_output=True, text=True,
+        timeout=30)
     assert direct.returncode != 0  # so the commands below really go through spark-1
 
 
@@ -124,7 +134,7 @@ def test_the_resolver_sees_what_ansible_inventory_sees(jumped):
                            check=True).stdout
     assert yaml.safe_load(shown)["ansible_port"] == PORT
     endpoint = {e.name: e for e in endpoints_for_target(resolve_target(inventory=jumped))}
-    assert endpoint["spark-2"].port == PORT and endpoint["spark-2"].user == "root"
+    assert endpoint["spark-2"].port == PORT and endpoint["spark-2"].user == _lab_user()
     assert [j.port for j in endpoint["spark-2"].jumps] == [22]
 
 
