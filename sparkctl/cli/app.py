@@ -70,6 +70,7 @@ def _register() -> None:
         plan,
         provision,
         runtime,
+        sync,
         topology,
         validate,
     )
@@ -88,6 +89,7 @@ def _register() -> None:
     app.command("analyze")(analyze.analyze)
     app.command("plan")(plan.plan)
     app.add_typer(runtime.app, name="runtime")
+    app.command("sync")(sync.sync)
 
 
 _register()

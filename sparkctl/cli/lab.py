@@ -11,8 +11,9 @@ import typer
 from sparkctl.cli.common import DataFormat, HostsOpt, number, print_json
 
 app = typer.Typer(no_args_is_help=True, help=(
-    "Simulated DGX Spark clusters on this machine: namespaces, veths named like the ConnectX-7 "
-    "twins, sshd. Needs root. Every later command reaches a lab with --lab NAME."))
+    "Simulated DGX Spark clusters on this machine: systemd nodes (NetworkManager, netplan, "
+    "sshd) in namespaces with veths named like the ConnectX-7 twins. Needs root. Every later "
+    "command reaches a lab with --lab NAME."))
 
 NameOpt = Annotated[str, typer.Option(
     "--name", "-n", help="Lab name (1-8 lowercase letters/digits); labs with different names "
@@ -177,6 +178,19 @@ def ssh(
     raise typer.Exit(code)
 
 
+@app.command("reboot")
+def reboot(
+    nodes: Annotated[list[str], typer.Argument(help="Node names, e.g. spark-1 spark-2.")],
+    name: NameOpt = "lab",
+) -> None:
+    """Reboot nodes (their systemd restarts; links come up from what the node has persisted,
+    as after a real reboot) and wait until their sshd answers."""
+    from sparkctl.lab import lifecycle
+
+    for node, seconds in lifecycle.reboot(name, list(nodes)).items():
+        _echo(f"{node} rebooted, sshd answering after {seconds:.1f} s")
+
+
 @app.command("console", context_settings={"allow_interspersed_args": False})
 def console(
     node: Annotated[str, typer.Argument(help="Node name, e.g. spark-1.")],
@@ -227,6 +241,25 @@ def fault(
     record = faults.inject(name, kind, list(args or []))
     _echo(f"fault active: {record.kind} {' '.join(record.args)} "
           f"(undo with `sparkctl lab fault clear --name {name}`)")
+
+
+@app.command("shims")
+def shims(format: FormatOpt = DataFormat.table) -> None:
+    """Where a lab node differs from stock Debian: the DGX OS files it adds and every lab-only
+    shim, each with its reason (sparkctl/lab/node_os.py)."""
+    from sparkctl.lab.node_os import shim_table
+
+    rows = [{"kind": k, "what": w, "where": p, "why": y} for k, w, p, y in shim_table()]
+    if format == DataFormat.json:
+        print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("kind", "what", "where", "why")
+    for r in rows:
+        table.add_row(r["kind"], r["what"], r["where"], r["why"])
+    Console().print(table)
 
 
 @app.command("prereqs")

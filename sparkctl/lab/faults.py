@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import signal
 import time
 from collections.abc import Callable
 
 from sparkctl.errors import InputError, RunFailed
-from sparkctl.lab import nodes, procs, state, wiring
+from sparkctl.lab import nodes, state, wiring
 from sparkctl.lab.lifecycle import lab_lock
 from sparkctl.lab.state import FaultRecord, LabRecord, LinkEnd, LinkRecord
 from sparkctl.lab.status import load_record
@@ -204,15 +203,17 @@ def _wait_sshd(address: str, want_up: bool) -> None:
 def _sshd_stop(record: LabRecord, args: list[str]) -> FaultRecord:
     _need(args, 1, "sshd-stop NODE")
     node = record.node(args[0])
-    if not procs.kill(node.init, signal.SIGUSR1):  # node_init.py stops its sshd
-        raise RunFailed(f"node {node.name} is not running")
+    # As an admin would: open sessions stay (sshd's per-connection processes live on).
+    nodes.node_exec(node, ["systemctl", "stop", "ssh.service"], what="sshd-stop")
     _wait_sshd(node.mgmt_address, want_up=False)
     return FaultRecord("sshd-stop", args, {"node": node.name})
 
 
 def _undo_sshd_stop(record: LabRecord, fault: FaultRecord) -> None:
     node = record.node(fault.undo["node"])
-    if procs.kill(node.init, signal.SIGUSR2):
+    if nodes.current_init(node) is not None:
+        nodes.node_exec(node, ["systemctl", "start", "ssh.service"],
+                        what="clearing sshd-stop")
         _wait_sshd(node.mgmt_address, want_up=True)
 
 
@@ -241,7 +242,8 @@ def _restore(end: LinkEnd, saved: dict, rate_mbit: int, shaped: bool) -> None:
         cmds.append(f"link set {end.ifname} mtu {saved['mtu']}")
     if saved.get("master"):
         cmds.append(f"link set {end.ifname} master {saved['master']}")
-    cmds += [f"addr add {a} dev {end.ifname}" for a in saved.get("addresses", [])]
+    # replace, not add: systemd-networkd may have put the planned address back already
+    cmds += [f"addr replace {a} dev {end.ifname}" for a in saved.get("addresses", [])]
     cmds.append(f"link set {end.ifname} {'up' if saved.get('up') else 'down'}")
     ip_batch(cmds, netns=end.netns, what=f"restoring {end.ifname}")
     if shaped:

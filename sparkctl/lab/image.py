@@ -13,35 +13,44 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sparkctl.errors import EnvironmentProblem, RunFailed
-from sparkctl.lab import paths
+from sparkctl.lab import node_os, paths
 from sparkctl.lab.access import LAB_GROUPS, LAB_UID, LAB_USER
 from sparkctl.lab.system import require_binaries, require_root, run
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 BUILD_TIMEOUT_S = 900.0
 
-# What a simulated Spark needs: sshd and python3 for Ansible, iproute2/ethtool/ping/iperf3
-# for link checks, openmpi + mpi4py for the CPU all-reduce, iptables for the drop-tcp fault.
+# Debian 13 (trixie), not 12: DGX OS is Ubuntu 24.04 (systemd 255, NetworkManager 1.46,
+# netplan 1.0); trixie has systemd 257, NetworkManager 1.52 and netplan 1.1.2, bookworm
+# systemd 252, NetworkManager 1.42 and netplan 0.106 (whose `apply` aborts on the container's
+# udevadm trigger failure). Reasons in notes/lab.md.
+DEFAULT_SUITE = "trixie"
+
+# What a simulated Spark needs: systemd as PID 1 with dbus and logind, NetworkManager and
+# netplan (the DGX OS network stack; systemd-networkd comes with systemd), sshd and python3
+# for Ansible, iproute2/ethtool/ping/iperf3 for link checks, openmpi + mpi4py for the CPU
+# all-reduce, iptables for the drop-tcp fault, cron as on Ubuntu desktop, earlyoom for the
+# earlyoom role (lab nodes have no internet to apt-get it).
 NODE_PACKAGES = (
+    "systemd", "systemd-sysv", "libpam-systemd", "dbus", "network-manager", "netplan.io",
     "openssh-server", "openssh-client", "iproute2", "iputils-ping", "python3", "python3-apt",
     "iperf3", "ethtool", "procps", "sudo", "kmod", "openmpi-bin", "python3-mpi4py", "rsync",
-    "iptables", "ca-certificates", "less", "cron",
+    "iptables", "ca-certificates", "less", "cron", "earlyoom",
+    # Ubuntu's systemd ships these sysctls (Debian 13 moved them here), among them
+    # net.ipv4.ping_group_range, which lets the login user ping without a raw socket.
+    "linux-sysctl-defaults",
 )
 
-# Nodes have no systemd and no login sessions: PAM's loginuid would refuse logins. Who may
-# log in, and how, is per node (access.py); host keys are generated per node by `lab up`
-# (never shared through the image).
-SSHD_DROPIN = """\
-# Written by the sparkctl lab base image: no PAM (no systemd here).
-UsePAM no
-"""
-
 POST_INSTALL = (
+    # Host keys are made per node by `lab up` (never shared through the image).
     "rm -f /etc/ssh/ssh_host_*",
+    # Each node gets its own machine id (nodes.py); an empty file makes systemd treat the
+    # image as unprovisioned, as a fresh install is.
+    ": > /etc/machine-id",
     "apt-get clean",
     "rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/locale/*",
     # DGX OS's first user (access.py); password locked until `lab up` sets one per lab.
@@ -51,15 +60,26 @@ POST_INSTALL = (
 )
 
 
+def _files() -> tuple[tuple[str, str, int], ...]:
+    return tuple((f.path, f.content, f.mode) for f in node_os.FILES)
+
+
+def _diversions() -> tuple[tuple[str, str], ...]:
+    return tuple((d.path, d.replacement) for d in node_os.DIVERSIONS)
+
+
 @dataclass(frozen=True)
 class ImageRecipe:
-    suite: str = "bookworm"
+    suite: str = DEFAULT_SUITE
     variant: str = "minbase"
     packages: tuple[str, ...] = NODE_PACKAGES
-    sshd_dropin: str = SSHD_DROPIN
     post_install: tuple[str, ...] = POST_INSTALL
+    # DGX OS files and lab shims (node_os.py), so changing one rebuilds the image.
+    files: tuple[tuple[str, str, int], ...] = field(default_factory=_files)
+    diversions: tuple[tuple[str, str], ...] = field(default_factory=_diversions)
+    unit_steps: tuple[str, ...] = field(default_factory=node_os.unit_steps)
     # Bump when the build procedure changes in a way the fields above do not show.
-    revision: int = 1
+    revision: int = 2
 
     def digest(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True)
@@ -127,11 +147,16 @@ def _build(recipe: ImageRecipe, mirror: str, log) -> BaseImage:
         run(["debootstrap", f"--variant={recipe.variant}", f"--cache-dir={debs}",
              f"--include={','.join(recipe.packages)}", recipe.suite, str(rootfs), mirror],
             timeout=BUILD_TIMEOUT_S, what="debootstrap")
-        dropin = rootfs / "etc/ssh/sshd_config.d/00-sparkctl-image.conf"
-        dropin.write_text(recipe.sshd_dropin)
         for step in recipe.post_install:
-            run(["chroot", str(rootfs), "/bin/sh", "-c", step], timeout=120,
-                what=f"base image step {step!r}")
+            _chroot(rootfs, step)
+        for path, content, mode in recipe.files:
+            _write(rootfs, path, content, mode)
+        for path, replacement in recipe.diversions:
+            _chroot(rootfs, f"dpkg-divert --quiet --local --rename --divert {path}.distrib "
+                    f"--add {path}")
+            _write(rootfs, path, replacement, 0o755)
+        for step in recipe.unit_steps:
+            _chroot(rootfs, step)
     except RunFailed as exc:
         shutil.rmtree(scratch, ignore_errors=True)
         raise EnvironmentProblem(
@@ -153,6 +178,18 @@ def _build(recipe: ImageRecipe, mirror: str, log) -> BaseImage:
 # Several checkouts of sparkctl (branches, worktrees) may share one cache with different
 # recipes: an image is only pruned once no lab runs on it and nothing used it for this long.
 PRUNE_AFTER_S = 3 * 24 * 3600
+
+
+def _chroot(rootfs: Path, step: str) -> None:
+    run(["chroot", str(rootfs), "/bin/sh", "-c", step], timeout=120,
+        what=f"base image step {step!r}")
+
+
+def _write(rootfs: Path, path: str, content: str, mode: int) -> None:
+    target = rootfs / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content)
+    os.chmod(target, mode)
 
 
 def prune_images(keep: set[str]) -> list[Path]:

@@ -21,13 +21,26 @@ from pathlib import Path
 from sparkctl.cluster import Cluster
 from sparkctl.errors import InputError, RunFailed, SparkctlError
 from sparkctl.fileio import atomic_write
-from sparkctl.lab import access, image, keys, names, nodes, paths, procs, state, wiring
+from sparkctl.lab import (
+    access,
+    cgroups,
+    image,
+    keys,
+    names,
+    netplan_files,
+    nodes,
+    paths,
+    procs,
+    state,
+    wiring,
+)
 from sparkctl.lab.state import LabRecord, NodeRecord
 from sparkctl.lab.system import require_binaries, require_root, run
 from sparkctl.topology.hardware import LINE_RATE_MBPS
 from sparkctl.topology.model import ClusterSpec, default_mtu
 
-UP_BINARIES = ["ip", "tc", "unshare", "nsenter", "mount", "ssh-keygen", "ssh", "openssl"]
+UP_BINARIES = ["ip", "tc", "unshare", "nsenter", "mount", "systemd-nspawn", "ssh-keygen", "ssh",
+               "openssl"]
 STOP_TIMEOUT_S = 5.0
 
 Log = Callable[[str], None]
@@ -39,6 +52,8 @@ class UpResult:
     created: bool  # False when a healthy lab with this declaration was already up
     seconds: float
     image_built: bool
+    # Per node: launch to sshd answering (empty when the lab was already up).
+    boot_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @contextmanager
@@ -75,7 +90,7 @@ def lab_spec(spec: ClusterSpec) -> ClusterSpec:
 
 
 def is_healthy(record: LabRecord) -> bool:
-    if not all(procs.alive(n.init) for n in record.nodes):
+    if not all(nodes.current_init(n) for n in record.nodes):
         return False
     present = wiring.existing_namespaces()
     return all(ns in present for ns in record.namespaces())
@@ -111,11 +126,11 @@ def up(spec: ClusterSpec, *, name: str = paths.DEFAULT_LAB, rate: str = wiring.D
         base = image.ensure_base_image(log=log)
         record = _new_record(name, spec, base.digest, rate_mbit, configured, fresh, declaration)
         try:
-            _build(record, spec, base.root)
+            boots = _build(record, spec, base.root)
         except BaseException:
             _teardown(record)
             raise
-        return UpResult(record, True, time.monotonic() - started, base.built_now)
+        return UpResult(record, True, time.monotonic() - started, base.built_now, boots)
 
 
 def down(name: str = paths.DEFAULT_LAB) -> LabRecord | None:
@@ -132,6 +147,22 @@ def down(name: str = paths.DEFAULT_LAB) -> LabRecord | None:
             return None
         _teardown(record)
         return record
+
+
+def reboot(name: str, node_names: list[str]) -> dict[str, float]:
+    """Reboot nodes' systemd (in parallel) and wait for their sshd; seconds per node."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sparkctl.lab.status import load_record
+
+    require_root("sparkctl lab reboot")
+    with lab_lock(name):
+        record = load_record(name)
+        chosen = [record.node(n) for n in dict.fromkeys(node_names)]
+        with ThreadPoolExecutor(max_workers=max(1, len(chosen))) as pool:
+            took = list(pool.map(lambda n: nodes.reboot(record, n), chosen))
+        state.save(record)
+        return {n.name: t for n, t in zip(chosen, took, strict=True)}
 
 
 def _new_record(name: str, spec: ClusterSpec, digest: str, rate_mbit: int, configured: bool,
@@ -172,7 +203,7 @@ def _new_record(name: str, spec: ClusterSpec, digest: str, rate_mbit: int, confi
     return record
 
 
-def _build(record: LabRecord, spec: ClusterSpec, lower: Path) -> None:
+def _build(record: LabRecord, spec: ClusterSpec, lower: Path) -> dict[str, float]:
     _remove_unrecorded_leftovers(record)
     # A fresh lab has no client key at all: bootstrap brings its own.
     public = ("" if record.fresh else
@@ -180,25 +211,35 @@ def _build(record: LabRecord, spec: ClusterSpec, lower: Path) -> None:
     host_keys = {n.name: keys.generate_ed25519(f"root@{n.name}") for n in record.nodes}
     node_access = access.NodeAccess(fresh=record.fresh, user=record.user)
     files = node_access.node_files(*_shadow_for(record, lower), public)
-    boots = {n.name: nodes.prepare(record, n, lower, host_keys[n.name], files)
+    lab_cluster = _lab_cluster(record, spec)
+    boots = {n.name: nodes.prepare(record, n, lower, host_keys[n.name],
+                                   files + _netplan_files(record, n, lab_cluster))
              for n in record.nodes}
     wiring.create_namespaces(record)
     wiring.create_mgmt(record)
     wiring.create_links(record)
-    lab_cluster = _lab_cluster(record, spec)
-    plan = lab_cluster.plan.interfaces if record.configured else None
-    wiring.configure_namespaces(record, plan)
+    wiring.configure_namespaces(record)
     launchers = {n.name: nodes.launch(n, boots[n.name]) for n in record.nodes}
     for node in record.nodes:
         nodes.record_processes(node, launchers[node.name])
     state.save(record)
-    nodes.wait_for_sshd(record)
+    boots = nodes.wait_for_sshd(record)
+    if record.configured:
+        nodes.wait_for_plan(record, lab_cluster.plan.interfaces)
     known = keys.known_hosts_lines(
         [([n.name, n.mgmt_address], host_keys[n.name][1]) for n in record.nodes])
     atomic_write(record.host_keys_path, known, mode=0o644)
     # A fresh Spark is unknown to the controller until bootstrap pins its key.
     atomic_write(record.known_hosts_path, "" if record.fresh else known, mode=0o644)
     write_lab_inventory(record, lab_cluster)
+    return boots
+
+
+def _netplan_files(record: LabRecord, node: NodeRecord, cluster: Cluster) -> list:
+    found = [netplan_files.mgmt_file(node.mgmt_address, mgmt_prefix(record))]
+    if record.configured:
+        found.append(netplan_files.configured_file(cluster.plan.interfaces.get(node.name, [])))
+    return found
 
 
 def _shadow_for(record: LabRecord, lower: Path) -> tuple[str, int]:
@@ -245,6 +286,7 @@ def _remove_unrecorded_leftovers(record: LabRecord) -> None:
     """Namespaces, links and node files carrying exactly this lab's names but no record
     (a crash lost lab.json): a rebuilt lab starts from the base image again."""
     _kill_namespace_processes(record)
+    _remove_nspawn_dirs(record)
     wiring.delete_network(record)
     _unmount_under(record.directory)
     shutil.rmtree(record.directory / "nodes", ignore_errors=True)
@@ -252,7 +294,12 @@ def _remove_unrecorded_leftovers(record: LabRecord) -> None:
 
 def _teardown(record: LabRecord) -> None:
     errors: list[str] = []
-    launched = [p for n in record.nodes for p in (n.launcher, n.init) if p]
+    # PID 1 of each node first (its PID namespace dies with it, and systemd-nspawn then
+    # exits), then everything else the boot loop started, then the loop itself.
+    launched = [p for n in record.nodes for p in (nodes.current_init(n), n.launcher) if p]
+    below = [procs.ref(pid) for n in record.nodes if procs.alive(n.launcher)
+             for pid in procs.descendants(n.launcher.pid)]
+    launched += [p for p in below if p is not None and p not in launched]
     for proc in launched:
         procs.kill(proc, signal.SIGKILL)  # unshare --fork ignores SIGTERM
     stuck = procs.wait_gone(launched, STOP_TIMEOUT_S)
@@ -264,6 +311,7 @@ def _teardown(record: LabRecord) -> None:
     except SparkctlError as exc:
         errors.append(str(exc))
     _unmount_under(record.directory)
+    _remove_nspawn_dirs(record)
     if not errors:
         shutil.rmtree(record.directory, ignore_errors=True)
     else:
@@ -294,6 +342,16 @@ def _unmount_under(directory: Path) -> None:
     targets = [line.split()[4] for line in lines]
     for target in sorted((t for t in targets if t.startswith(prefix)), reverse=True):
         run(["umount", "-l", target], check=False, timeout=10)
+
+
+def _remove_nspawn_dirs(record: LabRecord) -> None:
+    """systemd-nspawn leaves /run/systemd/nspawn/{propagate,unix-export}/MACHINE behind when
+    it is killed (each node's machine name is its namespace name); the node's cgroup goes
+    too once its processes have."""
+    for node in record.nodes:
+        for kind in ("propagate", "unix-export"):
+            shutil.rmtree(Path("/run/systemd/nspawn") / kind / node.netns, ignore_errors=True)
+        cgroups.remove(cgroups.node_cgroup(node.netns))
 
 
 def mgmt_prefix(record: LabRecord) -> int:

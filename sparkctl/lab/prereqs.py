@@ -18,6 +18,7 @@ HOST_PACKAGES: dict[str, str] = {
     "ethtool": "ethtool",
     "procps": "pgrep",
     "openssl": "openssl",
+    "systemd-container": "systemd-nspawn",
 }
 INSTALL_TIMEOUT_S = 900.0
 

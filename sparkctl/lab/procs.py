@@ -40,7 +40,11 @@ def alive(proc: ProcessRef | None) -> bool:
 
 def children(pid: int) -> list[int]:
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError):
+        return found  # the process is gone
+    for task in tasks:
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
@@ -68,3 +72,27 @@ def wait_gone(procs: list[ProcessRef], timeout: float) -> list[ProcessRef]:
         left = [p for p in left if alive(p)]
     return left
 
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid (children first, breadth-first)."""
+    found, queue = [], [pid]
+    while queue:
+        kids = children(queue.pop(0))
+        found += kids
+        queue += kids
+    return found
+
+
+def comm(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except (FileNotFoundError, ProcessLookupError):
+        return None

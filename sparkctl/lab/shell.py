@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from sparkctl.errors import InputError, RunFailed
-from sparkctl.lab import procs
+from sparkctl.lab import nodes
 from sparkctl.lab.state import LabRecord
 from sparkctl.lab.system import require_binaries
 
@@ -61,16 +61,14 @@ def interactive(record: LabRecord, node_name: str) -> None:
 def console_argv(record: LabRecord, node_name: str, command: list[str]) -> list[str]:
     """nsenter into every namespace of the node's PID 1, as root: the lab's keyboard and
     screen. Works whatever the node's sshd, keys or network do."""
-    node = record.node(node_name)
-    if not procs.alive(node.init):
+    init = nodes.current_init(record.node(node_name))
+    if init is None:
         raise RunFailed(f"node {node_name} is not running",
                         hint=f"`sparkctl lab status --name {record.name}`")
-    argv = ["nsenter", "-t", str(node.init.pid), "--mount", "--uts", "--ipc", "--net",
-            "--pid", "--root", "--wd", "--"]
     if command and command[0] == "--":  # `lab console NODE -- CMD`, as ssh takes it
         command = command[1:]
-    return argv + (["/bin/sh", "-c", " ".join(command)] if command
-                   else ["/bin/bash", "--login"])
+    return nodes.exec_argv(init, ["/bin/sh", "-c", " ".join(command)] if command
+                           else ["/bin/bash", "--login"])
 
 
 def run_on_console(record: LabRecord, node_name: str, command: list[str], *,

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sparkctl.errors import InputError
-from sparkctl.lab import nodes, paths, procs, state, wiring
+from sparkctl.lab import nodes, paths, state, wiring
 from sparkctl.lab.state import LabRecord
 from sparkctl.lab.system import run
 
@@ -33,10 +33,10 @@ def load_record(name: str) -> LabRecord:
 
 def node_statuses(record: LabRecord) -> list[NodeStatus]:
     def one(node) -> NodeStatus:
-        running = procs.alive(node.init)
-        up = running and nodes.sshd_banner(node.mgmt_address, timeout=1.0) is not None
+        init = nodes.current_init(node)
+        up = init is not None and nodes.sshd_banner(node.mgmt_address, timeout=1.0) is not None
         return NodeStatus(node.name, node.mgmt_address, node.netns,
-                          node.init.pid if node.init else None, running, "up" if up else "down")
+                          init.pid if init else None, init is not None, "up" if up else "down")
 
     with ThreadPoolExecutor(max_workers=max(1, len(record.nodes))) as pool:
         return list(pool.map(one, record.nodes))
@@ -106,7 +106,7 @@ def lab_list() -> list[dict]:
         record = state.load(name)
         if record is None:
             continue
-        alive = sum(procs.alive(n.init) for n in record.nodes)
+        alive = sum(nodes.current_init(n) is not None for n in record.nodes)
         rows.append({"name": name, "topology": record.topology, "nodes": len(record.nodes),
                      "running": alive, "mgmt_subnet": record.mgmt_subnet,
                      "state": "up" if alive == len(record.nodes) else

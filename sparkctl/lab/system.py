@@ -23,6 +23,7 @@ HOST_BINARIES: dict[str, str] = {
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "openssl": "openssl",
+    "systemd-nspawn": "systemd-container",
 }
 
 

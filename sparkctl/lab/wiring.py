@@ -126,22 +126,16 @@ def create_links(record: LabRecord) -> None:
     ip_batch([veth_command(link) for link in record.links], what="creating data links")
 
 
-def configure_namespaces(record: LabRecord, plan_by_node: dict[str, list] | None) -> None:
-    """Bring links up and shape them; with a plan, also give the planned addresses and MTUs."""
-    prefix = ipaddress.IPv4Network(record.mgmt_subnet).prefixlen
+def configure_namespaces(record: LabRecord) -> None:
+    """The switch's bridges, the spare ports, and tc shaping on every data veth end.
+
+    Nodes' own links are left as a NIC is at power-on (down, no addresses, MTU 1500): their
+    systemd, NetworkManager and netplan bring them up, as on DGX OS.
+    """
     ends_by_ns: dict[str, list[LinkEnd]] = {}
     for link in record.links:
         for end in (link.a, link.b):
             ends_by_ns.setdefault(end.netns, []).append(end)
-    for node in record.nodes:
-        cmds = ["link set lo up", f"link set {MGMT_INTERFACE} up",
-                f"addr add {node.mgmt_address}/{prefix} dev {MGMT_INTERFACE}"]
-        for end in ends_by_ns.get(node.netns, []):
-            cmds.append(f"link set {end.ifname} up")
-        for item in (plan_by_node or {}).get(node.name, []):
-            cmds.append(f"link set {item.name} mtu {item.mtu}")
-            cmds.append(f"addr add {item.address} dev {item.name}")
-        ip_batch(cmds, netns=node.netns, what=f"configuring {node.name}")
     if record.switch_netns:
         cmds = ["link set lo up"]
         for rail in RAILS:

@@ -46,7 +46,7 @@ PREVIEWS: dict[str, tuple[str, str]] = {
     "hostfile": ("mpi", "hostfile.j2"),
     "ssh_config": ("ssh_mesh", "ssh_config.j2"),
 }
-ROLES = ("preflight", "network", "ssh_mesh", "rdma", "drivers", "mpi", "nccl")
+ROLES = ("preflight", "network", "ssh_mesh", "rdma", "drivers", "mpi", "nccl", "earlyoom")
 
 
 def content_dir(name: str) -> Path:

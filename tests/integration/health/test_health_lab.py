@@ -170,7 +170,10 @@ def test_prometheus_textfile_from_the_lab_parses(switch4_lab, tmp_path):
             "sparkctl_last_run_timestamp_seconds"} <= names
 
 
-def test_timer_role_converges_idempotently_with_cron(switch4_lab):
+def test_timer_role_converges_idempotently_with_systemd(switch4_lab):
+    """Lab nodes boot systemd, so the role installs a systemd timer there (the cron path is
+    for hosts without systemd). That the timer fires: tests/integration/lab/
+    test_systemd_nodes.py."""
     refused = sparkctl("health", "install", "--lab", switch4_lab, "--on", "node")
     assert refused.returncode == 1 and "/usr/local/bin/sparkctl is missing" in refused.stderr
     args = ("health", "install", "--lab", switch4_lab, "--on", "node", "--every", "5m",
@@ -179,13 +182,15 @@ def test_timer_role_converges_idempotently_with_cron(switch4_lab):
     assert first.returncode == 0 and "change(s)" in first.stdout, first.stderr
     assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
     entry = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
-                     "cat /etc/cron.d/sparkctl-health; pgrep -x cron >/dev/null && echo CRON_UP")
-    assert "*/5 * * * * root timeout 60 /usr/local/bin/sparkctl health --inventory " \
+                     "systemctl cat sparkctl-health.service sparkctl-health.timer; "
+                     "systemctl is-active sparkctl-health.timer")
+    assert "ExecStart=/usr/local/bin/sparkctl health --inventory " \
            "/etc/sparkctl/health-inventory.yml --quiet --format prometheus" in entry.stdout
-    assert "CRON_UP" in entry.stdout
+    assert "OnCalendar=*:0/5" in entry.stdout and entry.stdout.strip().endswith("active")
     gone = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
     gone_again = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
     assert "change(s)" in gone.stdout and "nothing to change" in gone_again.stdout
     left = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
-                    "ls /etc/cron.d/sparkctl-health /etc/sparkctl/health-inventory.yml")
+                    "ls /etc/systemd/system/sparkctl-health.timer "
+                    "/etc/sparkctl/health-inventory.yml")
     assert left.returncode != 0

@@ -41,10 +41,15 @@ def ssh(record: LabRecord, node: str, command: str, *, timeout: float = 30,
     return proc
 
 
-def sparkctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real CLI in a subprocess, as a user runs it."""
+def sparkctl(*args: str, timeout: float = 120,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess, as a user runs it (env: variables to add)."""
+    import os
+
     return subprocess.run([sys.executable, "-m", "sparkctl", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL)
+                          text=True, timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:"
+                               f"{os.environ.get('PATH', '')}", **(env or {})})
 
 
 def node_links(netns: str) -> dict[str, dict]:

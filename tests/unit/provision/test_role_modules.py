@@ -106,31 +106,6 @@ def test_roce_gid_index_is_the_roce_v2_entry_of_the_address(tmp_path):
     assert "3:RoCE v2:192.168.100.1" in seen
 
 
-def test_link_plan_on_this_machines_real_ip_output():
-    link = _module("network", "sparkctl_link")
-    state = {item["ifname"]: item for item in json.loads(subprocess.run(
-        ["ip", "-j", "addr", "show"], capture_output=True, text=True, timeout=10,
-        check=True).stdout)}
-    lo = state["lo"]
-    have = link._ipv4(lo)
-    assert "127.0.0.1/8" in have
-    # Already as planned: nothing to do.
-    actions, problems = link.plan_actions(
-        state, [{"name": "lo", "address": "127.0.0.1/8", "mtu": lo["mtu"]}], [])
-    assert (actions, problems) == ([], [])
-    # A different address and MTU: add the planned one, drop the other, set the MTU.
-    actions, _ = link.plan_actions(
-        state, [{"name": "lo", "address": "127.0.0.2/8", "mtu": 1500}], [])
-    assert ["addr", "add", "127.0.0.2/8", "dev", "lo"] in actions
-    assert ["addr", "del", "127.0.0.1/8", "dev", "lo"] in actions
-    assert ["link", "set", "dev", "lo", "mtu", "1500"] in actions
-    # Unplanned interfaces in `purge` lose their IPv4 addresses; missing ones are reported.
-    actions, problems = link.plan_actions(
-        state, [{"name": "nosuchif0", "address": "10.9.9.9/24", "mtu": 9000}], ["lo"])
-    assert ["addr", "del", "127.0.0.1/8", "dev", "lo"] in actions
-    assert problems == ["interface nosuchif0 does not exist"]
-
-
 @pytest.mark.parametrize("text,expected", [('DGX_NAME="DGX Spark"\nX=1\n', "DGX Spark"),
                                            ("FOO=1\n", "")])
 def test_node_facts_reads_the_dgx_name(tmp_path, text, expected):

@@ -1,0 +1,1 @@
+"""Programs that run on the nodes (python3 standard library only); see ../program.py."""

@@ -1,0 +1,69 @@
+"""The earlyoom role on the lab: real Ansible over SSH, idempotent, and earlyoom itself run
+with the arguments the role wrote (--dryrun: it picks a victim but sends nothing).
+
+What runs here and what does not: the lab image carries the earlyoom package (nodes have no
+internet), so the role's install step finds it and installs nothing; the lab nodes of this
+wave have no systemd, so the service step is skipped there (it runs on DGX OS and on
+systemd lab nodes). The daemon's thresholds and its choice of victim are exercised for real.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import NODES
+
+pytestmark = pytest.mark.lab
+
+ARGS = ('EARLYOOM_ARGS="-m 6,3 -s 100,100 -r 3600 --prefer (vllm|VLLM|sglang|trtllm|'
+        'tritonserver|llama-server|ray|python|all_reduce_perf|all_gather_perf) --avoid '
+        '(systemd|sshd|dockerd|containerd|dbus-daemon|NetworkManager|earlyoom)"')
+
+
+@pytest.fixture(scope="module")
+def runs(lab, tmp_path_factory):
+    from sparkctl.provision.runner import ProvisionRequest, provision
+    from sparkctl.targets import resolve_target
+
+    records = tmp_path_factory.mktemp("runs")
+    request = ProvisionRequest(tags=("earlyoom",), runs_dir=records)
+    first = provision(resolve_target(lab=lab.name), request)
+    second = provision(resolve_target(lab=lab.name), request)
+    return first, second
+
+
+def test_the_role_converges_then_changes_nothing(runs):
+    first, second = runs
+    assert first.ok, first.failures
+    assert set(first.stats) == set(NODES)
+    assert all(s.changed > 0 for s in first.stats.values())  # the arguments file
+    assert second.ok, second.failures
+    assert {h: s.changed for h, s in second.stats.items()} == {h: 0 for h in NODES}
+
+
+def test_every_node_has_the_arguments_with_their_reasons(lab, runs):
+    for node in NODES:
+        text = lab.sh(node, "cat /etc/default/earlyoom")
+        assert ARGS in text.splitlines(), node
+        assert "SIGKILL at 3 %" in text and "128 GB unified pool" in text
+        assert lab.sh(node, "stat -c '%a %U' /etc/default/earlyoom").strip() == "644 root"
+
+
+def test_earlyoom_takes_the_arguments_and_would_kill_the_model_server_first(lab, runs):
+    node = "spark-3"
+    # a stand-in model server (a process named vllm) and sshd are both there
+    lab.sh(node, "cp /bin/sleep /tmp/vllm && (setsid /tmp/vllm 30 >/dev/null 2>&1 &)")
+    try:
+        out = lab.sh(node, "set -f; . /etc/default/earlyoom; timeout 2 earlyoom $EARLYOOM_ARGS "
+                     "--dryrun 2>&1; true")
+        assert "sending SIGTERM when mem <=  6.00% and swap <= 100.00%" in out
+        assert "SIGKILL when mem <=  3.00% and swap <= 100.00%" in out
+        assert "Will avoid killing process names that match regex '(systemd|sshd|" in out
+        # force the low-memory branch (a later -m wins) to see whom it would pick
+        out = lab.sh(node, "set -f; . /etc/default/earlyoom; timeout 2 earlyoom $EARLYOOM_ARGS "
+                     "-m 99,98 --dryrun 2>&1; true")
+        assert 'uid 0 "vllm"' in out, out
+        assert "dryrun, not actually sending any signal" in out
+        assert '"sshd"' not in out
+    finally:
+        lab.sh(node, "pkill -x vllm; rm -f /tmp/vllm; true")
