@@ -4,7 +4,9 @@ Targets (issue 6): switch4 <= 3 s and <= 1.5x single; with one node dead the run
 within its budget. "Dead" here is a node whose sshd port silently drops packets (iptables
 DROP on its management interface inside the node's namespace), the worst case for a client:
 every SSH step waits for its timeout. A stopped sshd (connection refused) is also timed.
-Also times `health --probe` on switch4 (1 s iperf3 per rail test, 8 tests, 2 at a time).
+Also times `health --probe` on switch4 (1 s iperf3 per rail test, 8 tests, 2 at a time),
+and `health --probe` while a node freezes mid-run (sshd SIGSTOPped, or its management link
+down): the wall time against the budget (bench/frozen.py).
 Prints the median and max of N runs of the whole process (wall) and the run's own duration_s.
 Root only (builds labs named hfb1/hfb4 and removes them).
 Run: .venv/bin/python bench/bench_health.py [--runs N] [--budget S]
@@ -69,6 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--budget", type=float, default=20.0)
+    parser.add_argument("--frozen-budget", type=float, default=12.0,
+                        help="budget of the runs during which a node freezes")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +95,12 @@ def main() -> None:
                     "hfb4", db, max(2, args.runs // 2), args.budget)
             finally:
                 blackhole("hfb4", "spark-4", False)
+            from frozen import print_frozen  # bench/frozen.py, next to this script
+
+            print_frozen("health --probe", "hfb4", "spark-3", ["health", "--lab", "hfb4",
+                                                                "--probe", "--no-history",
+                                                                "-f", "json"],
+                         args.frozen_budget, max(2, args.runs // 2))
         finally:
             sparkctl("lab", "down", "--name", "hfb1")
             sparkctl("lab", "down", "--name", "hfb4")

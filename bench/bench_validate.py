@@ -4,7 +4,9 @@
 1. wall time of `validate --quick` and of a full validate (links, rails, collective);
 2. N healthy full runs: how many report anything but pass (false alarms, target 0);
 3. N runs with one rail degraded by 50 % (`lab fault degrade`): how many flag that rail
-   (target N), and how many flag a healthy rail instead (misattributions, target 0).
+   (target N), and how many flag a healthy rail instead (misattributions, target 0);
+4. runs during which a node freezes when the rails start (sshd SIGSTOPped, or its management
+   link down): wall time against --budget (bench/frozen.py).
 
 Usage: sudo .venv/bin/python bench/bench_validate.py [--runs 20] [--lab valbench]
 Brings its own lab up and down; figures are printed, never asserted.
@@ -49,7 +51,7 @@ def validate(lab: str, *extra: str) -> tuple[dict, float, int]:
 
 
 def not_passing(report: dict) -> list[dict]:
-    return [c for c in report["checks"] if c["verdict"] != "pass"]
+    return [c for c in report["checks"] if c["verdict"] not in ("pass", "info")]
 
 
 def stats(values: list[float]) -> str:
@@ -65,6 +67,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--timing-runs", type=int, default=3)
     parser.add_argument("--lab", default="valbench")
+    parser.add_argument("--frozen-budget", type=float, default=15.0,
+                        help="budget of the runs during which a node freezes")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench_validate needs root (it builds a lab)")
@@ -125,6 +129,12 @@ def main() -> None:
         if measured:
             print(f"degraded rail measured {statistics.median(measured):.2f} Gb/s median "
                   f"(shaped ceiling 2.0 Gb/s, pass floor 1.8)")
+        from frozen import print_frozen  # bench/frozen.py, next to this script
+
+        print_frozen("validate (links, rails)", lab, "spark-3",
+                     ["validate", "--lab", lab, "--only", "links", "--only", "rails",
+                      "--no-history", "--format", "json"], args.frozen_budget,
+                     args.timing_runs)
     finally:
         sparkctl("lab", "down", "--name", lab)
 

@@ -160,11 +160,9 @@ def resolve(name: str, hostvars: dict, store=None) -> NodeConnection:
         inventory_user=hostvars.get("ansible_user"), injected=injected)
 
 
-def connections(inventory: dict, store=None, hosts: tuple[str, ...] | None = None
+def connections(hostvars: dict[str, dict], store=None, hosts: tuple[str, ...] | None = None
                 ) -> list[NodeConnection]:
-    """One NodeConnection per spark host of the inventory (only `hosts`, when given)."""
-    from sparkctl.render.bundle import SPARK_GROUP, host_variables
-
-    merged, groups = host_variables(inventory)
-    names = [h for h in groups[SPARK_GROUP] if hosts is None or h in hosts]
-    return [resolve(name, merged[name], store) for name in names]
+    """One NodeConnection per spark host (only `hosts`, when given); `hostvars` are each
+    host's variables as the resolver read them (sparkctl.targets.Target.hostvars)."""
+    names = [h for h in hostvars if hosts is None or h in hosts]
+    return [resolve(name, hostvars[name], store) for name in names]

@@ -334,11 +334,11 @@ def bootstrap(target, request: BootstrapRequest, read_password: Callable[[], Sec
     controller_changes: list[str] = []
     if not store.known_hosts.exists():
         atomic_write(store.known_hosts, "", mode=0o644)
-    conns = connections(inventory, store)
+    conns = connections(target.hostvars, store)
     user = _login_user(conns, request, target)
     if store.state.user != user:
         store.state.user = user
-        conns = connections(inventory, store)
+        conns = connections(target.hostvars, store)
     proxied = [c.name for c in conns if c.proxy]
     if proxied:
         raise InputError(f"bootstrap connects directly; {', '.join(proxied)} go(es) through "
@@ -402,7 +402,7 @@ def bootstrap(target, request: BootstrapRequest, read_password: Callable[[], Sec
     login_key, public_line = _login_public_key(request, store, conns, controller_changes)
     store.state.login_key = login_key
     store.save()
-    conns = {c.name: c for c in connections(inventory, store)}  # with the key and pins
+    conns = {c.name: c for c in connections(target.hostvars, store)}  # with key and pins
 
     work = []
     for name, (_, trust) in decisions.items():

@@ -2,6 +2,18 @@
 
 A check yields one `CheckResult`; a run yields one `Report` whose verdict is the worst of its
 checks. `Report.to_dict()` is the stable JSON shape; `Report.to_junit_xml()` is for CI.
+
+Verdicts, from harmless to worst:
+- `pass`: measured and within what is expected.
+- `info`: measured and reported, but this platform cannot judge it (the lab's veth link speed,
+  the lab's CPU all-reduce bandwidth); it never changes a run's verdict.
+- `skipped`: not measured, with the reason (the time budget ran out, a node it needs stopped
+  answering). A skipped check has no value: nothing is invented for it.
+- `degraded`, `fail`.
+
+A report whose checks include none that was judged (no check at all, or only `info` and
+`skipped` ones) has the verdict `skipped`: nothing was verified, so it is not a pass
+(see sparkctl.engine.outcome for the exit codes).
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ from typing import Any
 
 class Verdict(StrEnum):
     PASS = "pass"
+    INFO = "info"
+    SKIPPED = "skipped"
     DEGRADED = "degraded"
     FAIL = "fail"
 
@@ -32,8 +46,15 @@ class Verdict(StrEnum):
                 result = cls(verdict)
         return result
 
+    @property
+    def judged(self) -> bool:
+        """True for a verdict about a measurement (pass, degraded, fail)."""
+        return self in (Verdict.PASS, Verdict.DEGRADED, Verdict.FAIL)
 
-_SEVERITY = {Verdict.PASS: 0, Verdict.DEGRADED: 1, Verdict.FAIL: 2}
+
+# A run with a skipped check was not fully verified: worse than a pass, better than a fault.
+_SEVERITY = {Verdict.PASS: 0, Verdict.INFO: 0, Verdict.SKIPPED: 1, Verdict.DEGRADED: 2,
+             Verdict.FAIL: 3}
 
 Scalar = float | int | str | bool | None
 
@@ -82,11 +103,20 @@ class Report:
         if started.tzinfo is None:
             started = started.replace(tzinfo=UTC)
         return cls(
-            verdict=Verdict.worst(c.verdict for c in checks),
+            verdict=overall_verdict(checks),
             checks=checks,
             started=started.isoformat(timespec="seconds"),
             duration_s=round(float(duration_s), 3),
         )
+
+    @property
+    def judged(self) -> int:
+        """How many checks were judged (pass, degraded or fail)."""
+        return sum(1 for c in self.checks if c.verdict.judged)
+
+    def with_checks(self, extra: Iterable[CheckResult]) -> Report:
+        checks = [*self.checks, *extra]
+        return Report(overall_verdict(checks), checks, self.started, self.duration_s)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,15 +132,17 @@ class Report:
         Convention: `fail` is a <failure type="fail">; `degraded` is also a <failure>, with
         type="degraded" and a message starting "DEGRADED:", because sparkctl exits 1 on
         degraded too and CI must not turn green on it. Both carry measured/expected/hint in
-        the failure text; every testcase carries its verdict as a property.
+        the failure text; `skipped` is a <skipped> with its reason; `info` passes. Every
+        testcase carries its verdict as a property.
         """
-        failures = sum(1 for c in self.checks if c.verdict is not Verdict.PASS)
+        failures = sum(1 for c in self.checks if c.verdict in (Verdict.DEGRADED, Verdict.FAIL))
+        skipped = sum(1 for c in self.checks if c.verdict is Verdict.SKIPPED)
         suite = ET.Element("testsuite", {
             "name": suite_name,
             "tests": str(len(self.checks)),
             "failures": str(failures),
             "errors": "0",
-            "skipped": "0",
+            "skipped": str(skipped),
             "time": f"{self.duration_s:.3f}",
             "timestamp": self.started,
         })
@@ -122,7 +154,10 @@ class Report:
             })
             props = ET.SubElement(case, "properties")
             ET.SubElement(props, "property", {"name": "verdict", "value": str(check.verdict)})
-            if check.verdict is Verdict.PASS:
+            if check.verdict in (Verdict.PASS, Verdict.INFO):
+                continue
+            if check.verdict is Verdict.SKIPPED:
+                ET.SubElement(case, "skipped", {"message": check.diagnosis})
                 continue
             prefix = "DEGRADED: " if check.verdict is Verdict.DEGRADED else "FAIL: "
             failure = ET.SubElement(case, "failure", {
@@ -130,11 +165,19 @@ class Report:
                 "message": prefix + check.diagnosis,
             })
             failure.text = _failure_text(check)
-        tree = ET.ElementTree(ET.Element("testsuites"))
-        tree.getroot().append(suite)
-        ET.indent(tree, space="  ")
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
-            tree.getroot(), encoding="unicode") + "\n"
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root, space="  ")
+        text: str = ET.tostring(root, encoding="unicode")
+        return '<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n"
+
+
+def overall_verdict(checks: Iterable[CheckResult]) -> Verdict:
+    """The worst verdict; `skipped` when no check was judged (nothing verified is no pass)."""
+    checks = list(checks)
+    if not any(c.verdict.judged for c in checks):
+        return Verdict.SKIPPED
+    return Verdict.worst(c.verdict for c in checks)
 
 
 def _failure_text(check: CheckResult) -> str:

@@ -60,6 +60,7 @@ def _register() -> None:
     from sparkctl.cli import (
         analyze,
         bootstrap,
+        checks,
         demo,
         discover,
         health,
@@ -83,6 +84,7 @@ def _register() -> None:
     provision.register(app)  # render, provision
     app.command("validate")(validate.validate)
     app.add_typer(health.app, name="health")
+    app.add_typer(checks.app, name="checks")
     app.command("discover")(discover.discover)
     app.command("analyze")(analyze.analyze)
     app.command("plan")(plan.plan)

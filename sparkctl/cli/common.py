@@ -101,3 +101,54 @@ def print_json(data: Any, output: Path | None = None) -> None:
         from sparkctl.fileio import atomic_write
 
         atomic_write(output, text)
+
+
+OutputOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", callback=file_path,
+    help="Write the report to this file instead of stdout, in the chosen --format (the same "
+    "text stdout would show, without colour); written atomically, also with --quiet.")]
+WaitOpt = Annotated[float, typer.Option(
+    "--wait", callback=number(0.0, 86400.0),
+    help="If another run holds this cluster's lock, wait up to this many seconds for it "
+    "(default 0: exit 2 at once, naming the holder's pid and command).")]
+
+
+def emit(text: str, output: Path | None, *, quiet: bool = False,
+         summary: str | None = None, healthy: bool = True) -> None:
+    """One output rule for every format: `-o FILE` gets the report (atomically) whatever
+    --quiet says; stdout gets it unless --quiet, which prints only `summary` when the run
+    is not healthy (one line for cron mail)."""
+    if output is not None:
+        from sparkctl.errors import InputError
+        from sparkctl.fileio import atomic_write
+
+        if output.is_dir():
+            raise InputError(f"-o {output} is a directory", hint="give a file path")
+        try:
+            atomic_write(output, text)
+        except OSError as exc:
+            raise InputError(f"cannot write -o {output}: {exc.strerror}",
+                             hint="give a writable file path") from None
+    elif not quiet:
+        sys.stdout.write(text)
+    if quiet and not healthy and summary:
+        typer.echo(summary)
+
+
+def finish_run(report, what: str) -> None:
+    """Exit with the report's code (sparkctl.engine.outcome); say so when nothing ran."""
+    from sparkctl.engine.outcome import exit_code, nothing_checked
+
+    message = nothing_checked(report, what)
+    if message:
+        typer.echo(f"sparkctl: {message}", err=True)
+    raise typer.Exit(int(exit_code(report)))
+
+
+def budget_option(value: float | None) -> float | None:
+    """--budget as given: finite and above zero (checked before anything runs)."""
+    if value is None:
+        return None
+    from sparkctl.engine.budget import checked_budget
+
+    return checked_budget(value)

@@ -32,16 +32,15 @@ def demo(
     """
     from rich.console import Console
 
-    from sparkctl.cli.validate import ValidateFormat, _emit
+    from sparkctl.health.store import default_db_path
     from sparkctl.lab import lifecycle
     from sparkctl.provision.progress import RichProgress, print_summary
     from sparkctl.provision.runner import ProvisionRequest
     from sparkctl.provision.runner import provision as run_provision
     from sparkctl.targets import resolve_target
     from sparkctl.topology.builtins import builtin_spec
-    from sparkctl.validate.context import context_from_target
-    from sparkctl.validate.runner import PHASES, ValidateOptions
-    from sparkctl.validate.runner import validate as run_validate
+    from sparkctl.validate.output import render
+    from sparkctl.validate.runner import PHASES, ValidateOptions, ValidateRequest, validate_target
 
     console = Console(stderr=True)
     began = time.monotonic()
@@ -63,10 +62,13 @@ def demo(
         step(3, "validate: " + ("links" if quick else "links, rails, collective"))
         options = ValidateOptions(phases=("links",) if quick else PHASES,
                                   budget_s=90.0 if quick else 600.0)
-        report = run_validate(context_from_target(target), options,
-                              log=lambda m: console.print(f"  {m}"))
+        # Recorded in the history like any validate run (`sparkctl health history`).
+        validated = validate_target(target, ValidateRequest(options, default_db_path()),
+                                    log=lambda m: console.print(f"  {m}"))
+        report = validated.report
         step(4, "report")
-        _emit(report, ValidateFormat.table, None, target.description)
+        typer.echo(render(report, "table", target.description,
+                          not_applicable=validated.not_applicable), nl=False)
     finally:
         if keep:
             console.print(f"lab {name} left up: `sparkctl lab ssh --name {name} spark-1`, "
@@ -79,4 +81,6 @@ def demo(
                   f"{'succeeded' if run.ok else 'failed'} ({run.duration_s:.1f} s), validation "
                   f"{report.verdict} ({len(report.checks)} checks, {report.duration_s:.1f} s); "
                   f"total {time.monotonic() - began:.1f} s")
-    raise typer.Exit(int(ExitCode.OK if ok else ExitCode.FAILED))
+    from sparkctl.engine.outcome import exit_code
+
+    raise typer.Exit(int(exit_code(report) if run.ok else ExitCode.FAILED))

@@ -49,8 +49,9 @@ def discover(
     from sparkctl.errors import EnvironmentProblem
     from sparkctl.targets import split_hosts
 
-    if hosts is not None and not any((topology, cluster, inventory, lab)):
-        scope = scope_for_hosts(split_hosts(hosts))
+    names = split_hosts(hosts)
+    if names is not None and not any((topology, cluster, inventory, lab)):
+        scope = scope_for_hosts(names)
     else:
         scope = scope_for_target(target_from_options(topology, hosts, cluster, inventory, lab))
     result = run_discovery(scope.nodes, scope.endpoints, scope.declared, window, bring_up)

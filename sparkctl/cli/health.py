@@ -6,6 +6,8 @@ environment (including "another run for this target is still going").
 
 from __future__ import annotations
 
+import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,12 +20,13 @@ from sparkctl.cli.common import (
     HostsOpt,
     InventoryOpt,
     LabOpt,
+    OutputOpt,
     TopologyOpt,
+    WaitOpt,
     file_path,
     number,
     target_from_options,
 )
-from sparkctl.exitcodes import ExitCode
 
 
 class HealthFormat(StrEnum):
@@ -54,20 +57,19 @@ def health(
     probe: Annotated[bool, typer.Option(
         "--probe", help="Add a short bounded bandwidth probe per rail (1 s per rail test, "
                         "validate's rail measurement; records rail_bandwidth_gbps for "
-                        "regression detection).")] = False,
+                        "regression detection). Takes the cluster's measurement lock.")] = False,
     output_format: Annotated[HealthFormat, typer.Option(
         "--format", "-f", help="table, json, prometheus (node_exporter textfile) or junit."
     )] = HealthFormat.table,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the output here (atomically) instead of stdout.",
-        callback=file_path)] = None,
+    output: OutputOpt = None,
     db: DbOpt = None,
     no_history: Annotated[bool, typer.Option(
         "--no-history", help="Neither read nor write the history database.")] = False,
     budget: Annotated[float | None, typer.Option(
-        "--budget", help="Seconds the whole run may take, dead nodes included (default 20, "
-                         "40 with --probe).", callback=number(3.0, 86400.0),
-    )] = None,
+        "--budget", help="Seconds the whole run may take, dead or frozen nodes included "
+                         "(default 20, 40 with --probe); what is not measured in time is "
+                         "`skipped`.", callback=number(3.0, 86400.0))] = None,
+    wait: WaitOpt = 0.0,
     regression_pct: Annotated[float, typer.Option(
         "--regression-pct", help="Degraded when a bandwidth falls this many percent below "
                                  "its trailing median.", callback=number(1.0, 99.0))] = 20.0,
@@ -79,51 +81,46 @@ def health(
                             "one per target.", callback=file_path)] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Cron mode: print nothing when healthy, one line otherwise "
-                              "(the -o file is still written).")] = False,
+                              "(the -o file is still written, in every format).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Progress on stderr.")
+                       ] = False,
 ) -> None:
     """Check every node quickly (no bandwidth load unless --probe) within --budget seconds.
 
-    Exit 0 healthy, 1 degraded or failed, 2 usage/environment error or another run for the
-    same target still in progress.
+    Exit 0 healthy, 1 degraded, failed or skipped, 2 usage/environment error, another run
+    for the same target still in progress (see --wait), or nothing checked.
     """
     if ctx.invoked_subcommand is not None:
         return
+    started = time.monotonic()
+    from sparkctl.cli.common import budget_option, emit, finish_run
     from sparkctl.health import exporters
-    from sparkctl.health.lock import RunLock, lock_path_for
+    from sparkctl.health.lock import lock_path_for
     from sparkctl.health.regression import RegressionPolicy
     from sparkctl.health.run import (
         DEFAULT_BUDGET_S,
         DEFAULT_PROBE_BUDGET_S,
         HealthOptions,
-        run_health,
-        target_key,
+        HealthRequest,
+        health_target,
     )
-    from sparkctl.health.store import HistoryStore, default_db_path
+    from sparkctl.health.store import default_db_path, target_key
 
+    budget = budget_option(budget)
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    db_path = db or default_db_path()
     if budget is None:
         budget = DEFAULT_PROBE_BUDGET_S if probe else DEFAULT_BUDGET_S
-    options = HealthOptions(budget_s=budget, probe=probe,
+    options = HealthOptions(budget_s=budget, probe=probe, started=started,
                             regression=RegressionPolicy(drop_pct=regression_pct))
-    lock = lock_file or lock_path_for(db_path, target_key(target))
-    with RunLock(lock):
-        if no_history:
-            run = run_health(target, options, None)
-        else:
-            with HistoryStore(db_path, retention_days=retention_days) as store:
-                run = run_health(target, options, store)
-                run.run_id = store.record_run(run.report, run.samples, target=run.target)
-        text = {HealthFormat.json: exporters.to_json, HealthFormat.junit: exporters.to_junit,
-                HealthFormat.prometheus: exporters.to_prometheus}.get(output_format)
-        if text is not None and (output is not None or not quiet):
-            exporters.write_output(text(run), output)
-        elif output_format is HealthFormat.table and not quiet:
-            exporters.print_table(run)
-    healthy = str(run.report.verdict) == "pass"
-    if quiet and not healthy:
-        typer.echo(exporters.summary_line(run))
-    raise typer.Exit(int(ExitCode.OK if healthy else ExitCode.FAILED))
+    db_path = db or default_db_path()
+    request = HealthRequest(options, None if no_history else db_path, retention_days,
+                            lock_file or lock_path_for(db_path, target_key(target)), wait)
+    log = (lambda m: typer.echo(f"health: {m}", err=True)) if verbose else None
+    run = health_target(target, request, log)
+    color = output is None and not quiet and sys.stdout.isatty()
+    emit(exporters.render(run, output_format.value, color=color), output, quiet=quiet,
+         summary=exporters.summary_line(run), healthy=run.report.verdict == "pass")
+    finish_run(run.report, "health")
 
 
 @app.command("history")

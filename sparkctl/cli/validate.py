@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,11 +13,11 @@ from sparkctl.cli.common import (
     HostsOpt,
     InventoryOpt,
     LabOpt,
+    OutputOpt,
     TopologyOpt,
-    file_path,
+    WaitOpt,
     number,
 )
-from sparkctl.exitcodes import ExitCode
 
 
 class ValidateFormat(StrEnum):
@@ -32,9 +32,6 @@ class Phase(StrEnum):
     collective = "collective"
 
 
-_STYLE = {"pass": "green", "degraded": "yellow", "fail": "red"}
-
-
 def validate(
     topology: TopologyOpt = None,
     hosts: HostsOpt = None,
@@ -47,12 +44,14 @@ def validate(
                                      "(repeatable): links, rails, collective."),
     output_format: ValidateFormat = typer.Option(ValidateFormat.table, "--format",
                                                  help="table, json or junit."),
-    output: Path | None = typer.Option(None, "-o", "--output", callback=file_path,
-                                       help="Write the report here (atomically) instead of "
-                                            "stdout."),
+    output: OutputOpt = None,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when every check "
+                               "passes, one line otherwise (the -o file is still written)."),
     budget: float = typer.Option(None, "--budget", callback=number(5.0, 86400.0),
-                                 help="Seconds the whole run may "
-                                 "take (default: 90 with --quick, else 600)."),
+                                 help="Seconds the whole run may take, dead or frozen nodes "
+                                 "included; checks not reached in time are `skipped` "
+                                 "(default: 90 with --quick, else 600)."),
+    wait: WaitOpt = 0.0,
     tcp: bool = typer.Option(False, "--tcp", help="On dgx-spark, measure rails with iperf3 "
                              "(TCP) instead of ib_write_bw."),
     all_gather: bool = typer.Option(False, "--all-gather", help="Also run all_gather_perf "
@@ -71,89 +70,40 @@ def validate(
 ) -> None:
     """Measure links, rails and collectives over SSH and judge them.
 
-    Exit 0 when every check passes, 1 when any is degraded or failed, 2 on bad usage or
-    environment. Rail Gb/s and busbw are recorded in the health history (unless
+    Exit 0 when every check passes, 1 when any is degraded, failed or skipped, 2 on bad
+    usage or environment, when another run measures the same nodes (see --wait), or when
+    nothing could be checked. Rail Gb/s and busbw are recorded in the health history (unless
     --no-history); one far below its trailing median is a `degraded` regression check.
+    Checks ids: `sparkctl checks list`.
     """
-    from sparkctl.cli.common import target_from_options
+    started = time.monotonic()
+    from sparkctl.cli.common import budget_option, emit, finish_run, target_from_options
     from sparkctl.errors import InputError
-    from sparkctl.validate.context import context_from_target
-    from sparkctl.validate.runner import PHASES, ValidateOptions, validate_run
+    from sparkctl.health.store import default_db_path
+    from sparkctl.validate.output import render, summary_line
+    from sparkctl.validate.runner import PHASES, ValidateOptions, ValidateRequest, validate_target
 
     if quick and only:
         raise InputError("--quick and --only both pick phases", hint="use one of them")
+    budget_s = budget_option(budget)
     phases = ("links",) if quick else tuple(p.value for p in only) if only else PHASES
     target = target_from_options(topology, hosts, cluster, inventory, lab)
-    ctx = context_from_target(target)
-    options = ValidateOptions(phases=phases, budget_s=budget or (90.0 if quick else 600.0),
-                              rail_tcp=tcp, all_gather=all_gather)
+    options = ValidateOptions(phases=phases, budget_s=budget_s or (90.0 if quick else 600.0),
+                              rail_tcp=tcp, all_gather=all_gather, started=started)
     log = (lambda m: typer.echo(f"validate: {m}", err=True)) if verbose else None
-    if no_history:
-        report = validate_run(ctx, options, log=log).report
-    else:
-        from sparkctl.health.regression import RegressionPolicy
-        from sparkctl.health.store import HistoryStore, default_db_path, target_key
-        from sparkctl.health.validate_runs import record_validate_run
-
-        # Opened first: an unusable --db is a usage error before minutes of measuring.
-        with HistoryStore(db or default_db_path()) as store:
-            report = record_validate_run(validate_run(ctx, options, log=log), store,
-                                         target_key(target),
-                                         RegressionPolicy(drop_pct=regression_pct))
-    _emit(report, output_format, output, ctx.description)
-    raise typer.Exit(int(ExitCode.OK if report.verdict == "pass" else ExitCode.FAILED))
+    request = ValidateRequest(options, None if no_history else (db or default_db_path()),
+                              regression_pct, wait)
+    run = validate_target(target, request, log)
+    report = run.report
+    color = output is None and not quiet and _is_terminal()
+    emit(render(report, output_format.value, target.description, color=color,
+                not_applicable=run.not_applicable),
+         output, quiet=quiet, summary=summary_line(report, target.description),
+         healthy=report.verdict == "pass")
+    finish_run(report, "validate")
 
 
-def _emit(report, output_format: ValidateFormat, output: Path | None, title: str) -> None:
-    from sparkctl.cli.common import print_json
+def _is_terminal() -> bool:
+    import sys
 
-    if output_format is ValidateFormat.json:
-        print_json(report.to_dict(), output)
-        return
-    if output_format is ValidateFormat.junit:
-        text = report.to_junit_xml("sparkctl.validate")
-    else:
-        text = _table_text(report, title, output is None and sys.stdout.isatty())
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        from sparkctl.fileio import atomic_write
-
-        atomic_write(output, text)
-
-
-def _table_text(report, title: str, color: bool) -> str:
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from sparkctl.validate.table import format_value, rows
-
-    table = Table(title=f"sparkctl validate: {title}", show_lines=False)
-    for name in ("Node", "Rail", "Check", "Target", "Verdict", "Measured", "Expected",
-                 "Diagnosis"):
-        table.add_column(name, overflow="fold")
-    previous = None
-    for row in rows(report.checks):
-        if previous is not None and row.node != previous:
-            table.add_section()
-        previous = row.node
-        c = row.check
-        style = _STYLE.get(str(c.verdict), "")
-        diagnosis = c.diagnosis if str(c.verdict) == "pass" else (
-            c.diagnosis + (f" Fix: {c.hint}" if c.hint else ""))
-        table.add_row(row.node, row.rail, c.id, row.target,
-                      f"[{style}]{c.verdict}[/{style}]", format_value(c.measured, c.unit),
-                      format_value(c.expected, c.unit), diagnosis)
-    buffer = io.StringIO()
-    # Colour only on a terminal; a file (-o) or a pipe gets plain text.
-    console = Console(file=buffer, width=200 if not color else None, force_terminal=color,
-                      no_color=not color, soft_wrap=False)
-    console.print(table)
-    counts = {v: sum(1 for c in report.checks if str(c.verdict) == v)
-              for v in ("pass", "degraded", "fail")}
-    console.print(f"verdict: {report.verdict}  ({counts['pass']} pass, "
-                  f"{counts['degraded']} degraded, {counts['fail']} fail) in "
-                  f"{report.duration_s:.1f} s", highlight=False)
-    return buffer.getvalue()
+    return sys.stdout.isatty()

@@ -147,11 +147,11 @@ def observe(reports: list[NodeReport]) -> Observation:
             switch_segments[rail].append(frozenset(e.port_ref for e in seg if e.rail == rail))
     # One port carries one cable: if one rail of it reached a switch, a two-member segment on
     # the other rail is that switch too (it just had no other talker on that rail).
-    for (a, b), rails in list(p2p.items()):
-        if a in to_switch or b in to_switch:
-            for ref in (a, b):
+    for (ref_a, ref_b), rails in list(p2p.items()):
+        if ref_a in to_switch or ref_b in to_switch:
+            for ref in (ref_a, ref_b):
                 to_switch[ref] |= rails
-            del p2p[(a, b)]
+            del p2p[(ref_a, ref_b)]
     cables = [ObservedCable(Cable(a, b), tuple(sorted(rails)), crossed=(a, b) in crossed)
               for (a, b), rails in p2p.items()]
     cables += [ObservedCable(Cable(ref, PortRef(SWITCH, None)), tuple(sorted(rails)))

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sparkctl.discover.findings import DRIFT, NOTE, Finding
 from sparkctl.discover.observe import Endpoint, Observation
 from sparkctl.discover.reports import InterfaceReport, NodeReport
-from sparkctl.topology.hardware import LINE_RATE_MBPS, RAILS, netdev
+from sparkctl.topology.hardware import RAILS, netdev
 from sparkctl.topology.model import PortRef
+
+if TYPE_CHECKING:
+    from sparkctl.platform import Platform
 
 
 @dataclass(frozen=True)
 class RailContext:
     reports: dict[str, NodeReport]
-    platform: str | None  # "dgx-spark", "lab", or None when unknown
+    platform: Platform | None  # None when unknown (bare hosts that are not DGX Sparks)
     planned_mtu: int | None  # None without a declaration
     window_s: float
     planned_addresses: dict[tuple[str, str], str] | None = None  # (node, netdev) -> "a.b.c.d/24"
@@ -28,6 +32,12 @@ class RailContext:
     def iface(self, node: str, name: str) -> InterfaceReport | None:
         report = self.reports.get(node)
         return report.interface(name) if report else None
+
+
+def _dev(ref: PortRef, rail: int) -> str:
+    """The netdev of one rail of a Spark's port (never the switch end)."""
+    assert ref.port is not None, ref
+    return netdev(ref.port, rail)
 
 
 def why_down(iface: InterfaceReport | None, window_s: float) -> str:
@@ -57,7 +67,7 @@ def port_state(ref: PortRef, ctx: RailContext) -> str | None:
     """Why a port carries no observed cable, for missing-cable findings."""
     states = []
     for rail in RAILS:
-        name = netdev(ref.port, rail)
+        name = _dev(ref, rail)
         states.append(f"{name}: {why_down(ctx.iface(ref.node, name), ctx.window_s)}")
     return f"{ref}: " + ", ".join(states)
 
@@ -71,11 +81,11 @@ def twin_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
         for rail in RAILS:
             if rail in item.rails:
                 continue
-            name_of = {e: netdev(e.port, rail) for e in ends}
+            name_of = {e: _dev(e, rail) for e in ends}
             ifaces = {e: ctx.iface(e.node, name_of[e]) for e in ends}
             causes = {e: why_down(ifaces[e], ctx.window_s) for e in ends}
-            admin_down = [e for e in ends if ifaces[e] is not None and ifaces[e].exists
-                          and not ifaces[e].admin_up]
+            admin_down = [e for e, i in ifaces.items()
+                          if i is not None and i.exists and not i.admin_up]
             subjects = admin_down or ends
             up_rail = item.rails[0] if item.rails else None
             for subject in subjects:
@@ -83,7 +93,7 @@ def twin_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
                 message = (f"only one twin up on {subject}: rail {rail} ({name_of[subject]}) is "
                            f"{causes[subject]}")
                 if up_rail is not None:
-                    message += f"; rail {up_rail} ({netdev(subject.port, up_rail)}) works"
+                    message += f"; rail {up_rail} ({_dev(subject, up_rail)}) works"
                 if others:
                     message += f" [{'; '.join(others)}]"
                 fix = _fix_down(subject.node, ifaces[subject], [str(e) for e in ends])
@@ -105,17 +115,18 @@ def _cabled_endpoints(observation: Observation) -> list[Endpoint]:
             if ref.is_switch:
                 continue
             for rail in item.rails:
-                ends.append(Endpoint(ref.node, ref.port, rail, netdev(ref.port, rail)))
+                assert ref.port is not None
+                ends.append(Endpoint(ref.node, ref.port, rail, _dev(ref, rail)))
     return sorted(set(ends))
 
 
 def speed_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
-    if ctx.platform == "lab":
-        return [Finding("speed-not-checked", NOTE, "lab",
-                        "line rate not checked: lab links are veths with a fixed 10000 Mb/s, "
-                        "shaped by tc rather than negotiated")]
-    if ctx.platform != "dgx-spark":
+    if ctx.platform is None:
         return []
+    if ctx.platform.link_speed_mbps is None:
+        return [Finding("speed-not-checked", NOTE, ctx.platform.name,
+                        f"line rate not checked: {ctx.platform.link_speed_note}")]
+    line_rate = ctx.platform.link_speed_mbps
     found = []
     for end in _cabled_endpoints(observation):
         iface = ctx.iface(end.node, end.netdev)
@@ -126,7 +137,7 @@ def speed_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
             found.append(Finding("speed-unknown", NOTE, str(end.port_ref),
                                  f"{end}: the driver reports no speed",
                                  f"check `ethtool {end.netdev}` on {end.node}"))
-        elif iface.speed_mbps < LINE_RATE_MBPS:
+        elif iface.speed_mbps < line_rate:
             fix = (f"force 200G on the switch port (autonegotiation off, matching FEC), and on "
                    f"{end.node}: `ethtool -s {end.netdev} speed 200000 autoneg off`"
                    if to_switch else
@@ -134,7 +145,7 @@ def speed_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
                    "QSFP cable")
             found.append(Finding(
                 "slow-link", DRIFT, str(end.port_ref),
-                f"{end} links at {iface.speed_mbps} Mb/s; a Spark port runs at {LINE_RATE_MBPS}",
+                f"{end} links at {iface.speed_mbps} Mb/s; a Spark port runs at {line_rate}",
                 fix))
     return found
 
@@ -172,8 +183,8 @@ def mtu_findings(observation: Observation, ctx: RailContext) -> list[Finding]:
             continue
         for rail in item.rails:
             a, b = item.cable.a, item.cable.b
-            ia = ctx.iface(a.node, netdev(a.port, rail))
-            ib = ctx.iface(b.node, netdev(b.port, rail))
+            ia = ctx.iface(a.node, _dev(a, rail))
+            ib = ctx.iface(b.node, _dev(b, rail))
             if ia and ib and ia.mtu and ib.mtu and ia.mtu != ib.mtu:
                 small = (a, ia) if ia.mtu < ib.mtu else (b, ib)
                 big = max(ia.mtu, ib.mtu)
@@ -191,8 +202,9 @@ def address_findings(observation: Observation, ctx: RailContext) -> list[Finding
     ports = sorted({r for c in observation.cables for r in c.cable.ends() if not r.is_switch},
                    key=lambda r: (r.node, r.port))
     for ref in ports:
-        twins = [ctx.iface(ref.node, netdev(ref.port, rail)) for rail in RAILS]
-        if any(t is None for t in twins):
+        found_twins = [ctx.iface(ref.node, _dev(ref, rail)) for rail in RAILS]
+        twins = [t for t in found_twins if t is not None]
+        if len(twins) < len(RAILS):
             continue
         addressed = [t for t in twins if t.ipv4]
         if len(addressed) == 1:

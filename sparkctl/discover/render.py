@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sparkctl.discover.cabling import cable_key, multiset, to_cable, to_ref
 from sparkctl.discover.findings import DRIFT, ERROR
 from sparkctl.discover.run import Discovery
@@ -22,7 +24,7 @@ def to_json(result: Discovery, source: str | None = None) -> dict:
     nodes = []
     for node in result.nodes:
         report = result.reports.get(node.name)
-        item = {"name": node.name, "reachable": report is not None,
+        item: dict[str, Any] = {"name": node.name, "reachable": report is not None,
                 "hostname": report.hostname if report else None,
                 "dgx_name": report.dgx_name if report else None, "interfaces": []}
         for iface in report.interfaces if report else ():

@@ -13,6 +13,7 @@ from sparkctl.discover.observe import Observation, observe, read_as_declared_swi
 from sparkctl.discover.railcheck import RailContext, admin_findings, port_state, rail_findings
 from sparkctl.discover.reports import NodeReport
 from sparkctl.exitcodes import ExitCode
+from sparkctl.platform import DGX_SPARK, platform_for
 from sparkctl.topology.hardware import all_netdevs
 from sparkctl.topology.model import ClusterSpec, SparkNode
 
@@ -54,8 +55,8 @@ def detect_platform(declared: ClusterSpec | None, reports: dict[str, NodeReport]
     if declared is not None:
         return declared.platform
     names = {r.dgx_name for r in reports.values()}
-    if names == {"DGX Spark"}:
-        return "dgx-spark"
+    if names == {"DGX Spark"}:  # /etc/dgx-release DGX_NAME on every node
+        return DGX_SPARK.name
     return None
 
 
@@ -99,7 +100,7 @@ def analyze(nodes: tuple[SparkNode, ...], reports: dict[str, NodeReport],
     planned = None
     if declared is not None:
         planned = _planned_addresses(declared)
-    ctx = RailContext(reports=reports, platform=platform,
+    ctx = RailContext(reports=reports, platform=platform_for(platform, {}) if platform else None,
                       planned_mtu=declared.mtu if declared else None, window_s=window_s,
                       planned_addresses=planned)
     comparison = None

@@ -27,9 +27,11 @@ def scope_for_target(target) -> Scope:
 
 
 def scope_for_hosts(hosts: list[str]) -> Scope:
-    """Bare host names: discover what is cabled without a declaration."""
-    from sparkctl.probe.hosts import SshEndpoint
+    """Bare host names: discover what is cabled without a declaration. Each name is reached
+    as `ssh NAME` would reach it (~/.ssh/config applies)."""
+    from sparkctl.probe.hosts import endpoint_for
+    from sparkctl.targets import Connection
 
     nodes = tuple(SparkNode(name=h, index=i, mgmt_address=h) for i, h in enumerate(hosts))
-    return Scope(nodes=nodes, endpoints=[SshEndpoint(name=h, address=h) for h in hosts],
+    return Scope(nodes=nodes, endpoints=[endpoint_for(h, Connection(host=h)) for h in hosts],
                  declared=None, source="hosts " + ",".join(hosts))

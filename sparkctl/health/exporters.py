@@ -15,6 +15,11 @@ from pathlib import Path
 from sparkctl.checks.result import Verdict
 from sparkctl.fileio import atomic_write
 from sparkctl.health.run import HealthRun
+from sparkctl.health.samples import COLLECTIVE_BUSBW, RAIL_BANDWIDTH
+
+# Measurements that can fail: each gets a `<name>_up` series (1 measured, 0 failed), and a
+# failed one has no sample of its own (a failed measurement has no value).
+MEASURED = {RAIL_BANDWIDTH: "rail_bandwidth_up", COLLECTIVE_BUSBW: "collective_busbw_up"}
 
 PREFIX = "sparkctl_"
 _HELP = {
@@ -22,7 +27,10 @@ _HELP = {
     "rail_up": "1 if the rail netdev exists and has carrier",
     "rail_speed_mbps": "Link speed the rail netdev reports (Mb/s)",
     "rail_mtu_bytes": "MTU of the rail netdev",
-    "rail_bandwidth_gbps": "Bounded probe bandwidth per rail (Gb/s)",
+    "rail_bandwidth_gbps": "Bounded probe bandwidth per rail (Gb/s); absent when the test "
+                           "failed",
+    "rail_bandwidth_up": "1 if the rail's bandwidth test produced a figure, 0 if it failed",
+    "collective_busbw_up": "1 if the collective produced a busbw, 0 if it failed",
     "collective_busbw_gbps": "Collective bus bandwidth from validate runs (GB/s)",
     "rdma_counter": "RDMA port error counter, absolute",
     "rdma_counter_delta": "RDMA port error counter increase since the previous run",
@@ -56,23 +64,33 @@ def to_prometheus(run: HealthRun, *, now: float | None = None) -> str:
     series: dict[str, list[str]] = defaultdict(list)
     help_text: dict[str, str] = {}
     for sample in run.samples:
+        if sample.metric in MEASURED:
+            up = PREFIX + MEASURED[sample.metric]
+            help_text.setdefault(up, _HELP[MEASURED[sample.metric]])
+            series[up].append(f"{up}{_labels(sample.labels)} "
+                              f"{_value(sample.value is not None)}")
+        if sample.value is None:
+            continue
         name = PREFIX + sample.metric
         help_text.setdefault(name, _HELP.get(sample.metric, sample.metric.replace("_", " ")))
         series[name].append(f"{name}{_labels(sample.labels)} {_value(sample.value)}")
     check_ok = PREFIX + "check_ok"
-    help_text[check_ok] = "1 if the check passed, 0 if degraded or failed"
+    help_text[check_ok] = ("1 if the check passed (or is info), 0 if degraded, failed or "
+                           "skipped (not measured)")
     for check in run.report.checks:
         labels = {"check": check.id, "subject": check.subject, "verdict": str(check.verdict)}
         series[check_ok].append(f"{check_ok}{_labels(labels)} "
-                                f"{_value(check.verdict is Verdict.PASS)}")
+                                f"{_value(check.verdict in (Verdict.PASS, Verdict.INFO))}")
     skipped = PREFIX + "check_skipped"
     help_text[skipped] = "1 for a check that does not apply on this platform"
     for skip in run.skipped:
         series[skipped].append(f"{skipped}{_labels({'check': skip.id, 'subject': skip.subject})}"
                                " 1.0")
-    status = {Verdict.PASS: 0, Verdict.DEGRADED: 1, Verdict.FAIL: 2}[run.report.verdict]
+    status = {Verdict.PASS: 0, Verdict.INFO: 0, Verdict.SKIPPED: 3, Verdict.DEGRADED: 1,
+              Verdict.FAIL: 2}[run.report.verdict]
     for name, text, value in (
-            ("health_status", "Overall verdict: 0 pass, 1 degraded, 2 fail", status),
+            ("health_status", "Overall verdict: 0 pass, 1 degraded, 2 fail, 3 skipped (not "
+                              "everything was measured)", status),
             ("health_ok", "1 if the overall verdict is pass", run.report.verdict is Verdict.PASS),
             ("last_run_timestamp_seconds", "When the last health run finished (Unix time)",
              time.time() if now is None else now),
@@ -105,12 +123,18 @@ def write_output(text: str, path: Path | None) -> None:
         atomic_write(path, text)
 
 
+def _problems(run: HealthRun) -> list:
+    return [c for c in run.report.checks if c.verdict not in (Verdict.PASS, Verdict.INFO)]
+
+
 def summary_line(run: HealthRun) -> str:
     """One line for cron mail: the verdict, the counts, and the first problems."""
-    bad = [c for c in run.report.checks if c.verdict is not Verdict.PASS]
+    bad = _problems(run)
     head = (f"sparkctl health: {str(run.report.verdict).upper()} "
             f"({len(bad)} of {len(run.report.checks)} checks not passing, "
             f"{run.report.duration_s:.1f} s)")
+    if not run.report.checks:
+        return f"{head}: nothing was checked"
     if not bad:
         return head
     firsts = "; ".join(f"{c.id} {c.subject}: {c.diagnosis}" for c in
@@ -119,16 +143,23 @@ def summary_line(run: HealthRun) -> str:
     return f"{head}: {firsts}{more}"
 
 
-def print_table(run: HealthRun, *, verbose: bool = False) -> None:
-    """Problems first, one row each; passes as one count per check (all rows with verbose)."""
+STYLE = {"pass": "green", "info": "cyan", "skipped": "magenta", "degraded": "yellow",
+         "fail": "red"}
+
+
+def to_table(run: HealthRun, *, verbose: bool = False, color: bool = False) -> str:
+    """Problems first, one row each; passes as one count per check (all rows with verbose).
+    Plain text unless `color` (a terminal)."""
+    import io
     from collections import Counter
 
     from rich.console import Console
     from rich.table import Table
 
-    style = {"pass": "green", "degraded": "yellow", "fail": "red"}
     shown = [c for c in run.report.checks if verbose or c.verdict is not Verdict.PASS]
-    console = Console()
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=None if color else 200, force_terminal=color,
+                      no_color=not color, soft_wrap=False)
     if shown or run.skipped:
         table = Table(title=f"sparkctl health: {run.target}")
         for col in ("verdict", "check", "subject", "measured", "diagnosis"):
@@ -136,13 +167,21 @@ def print_table(run: HealthRun, *, verbose: bool = False) -> None:
         for c in sorted(shown, key=lambda c: (-c.verdict.severity, c.kind, c.subject)):
             measured = "" if c.measured is None else \
                 f"{c.measured}{' ' + c.unit if c.unit else ''}"
-            table.add_row(f"[{style[str(c.verdict)]}]{c.verdict}[/]", c.id, c.subject, measured,
-                          c.diagnosis + (f"\nhint: {c.hint}" if c.hint else ""))
+            table.add_row(f"[{STYLE[str(c.verdict)]}]{c.verdict}[/]", c.id, c.subject,
+                          measured, c.diagnosis + (f"\nhint: {c.hint}" if c.hint else ""))
         for s in run.skipped:
-            table.add_row("[dim]skip[/]", s.id, s.subject, "", s.reason)
+            table.add_row("[dim]n/a[/]", s.id, s.subject, "", s.reason)
         console.print(table)
     passed = Counter(c.id for c in run.report.checks if c.verdict is Verdict.PASS)
     if passed and not verbose:
         console.print("[green]passed:[/] " + ", ".join(f"{k} x{v}" for k, v in
                                                         sorted(passed.items())))
-    console.print(summary_line(run))
+    console.print(summary_line(run), highlight=False)
+    return buffer.getvalue()
+
+
+def render(run: HealthRun, fmt: str, *, color: bool = False) -> str:
+    """The run in one of the formats `health --format` takes (the text `-o` writes)."""
+    if fmt == "table":
+        return to_table(run, color=color)
+    return {"json": to_json, "junit": to_junit, "prometheus": to_prometheus}[fmt](run)

@@ -5,19 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sparkctl.checks.result import CheckResult
+from sparkctl.engine.session import Skip
 from sparkctl.health.samples import Sample
 
-
-@dataclass(frozen=True)
-class Skip:
-    """A check that does not apply here, shown as such (never turned into a pass)."""
-
-    id: str
-    subject: str
-    reason: str
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "subject": self.subject, "reason": self.reason}
+__all__ = ["Findings", "Skip"]
 
 
 @dataclass

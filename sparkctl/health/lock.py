@@ -1,22 +1,15 @@
-"""One health run per target at a time, so overlapping cron runs never pile up.
+"""Where a target's health lock lives: next to its history database, one per target.
 
-The lock is a kernel `flock` on a small file: it dies with the process (even on SIGKILL), so
-a crashed run never leaves a stale lock behind. The second run does not wait; it exits at
-once with a message naming the holder's PID.
+The lock itself is the engine's (sparkctl.engine.lock): a kernel flock that dies with its
+process, naming its holder's pid and command when a second run finds it taken.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 from pathlib import Path
 
-from sparkctl.errors import EnvironmentProblem
-
-
-class HealthRunLocked(EnvironmentProblem):
-    """Another health run for the same target still holds the lock (exit 2, see README)."""
+from sparkctl.engine.lock import TargetLock, health_lock
 
 
 def lock_path_for(db_path: Path, target_key: str) -> Path:
@@ -24,30 +17,5 @@ def lock_path_for(db_path: Path, target_key: str) -> Path:
     return db_path.parent / f"health-{digest}.lock"
 
 
-class RunLock:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise HealthRunLocked(
-                f"another `sparkctl health` run for this target is still running (pid {holder}, "
-                f"lock {self.path}); this run was skipped",
-                hint="runs overlap when the schedule is shorter than a run; lengthen --every or "
-                "lower --budget") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the flock
-            self._fd = None
+def RunLock(path: Path, wait_s: float = 0.0) -> TargetLock:  # noqa: N802 - kept name
+    return health_lock(path, wait_s)

@@ -47,9 +47,10 @@ def plot_trend(points: list[HistoryPoint], path: Path, *,
                 series[p.subject].append(p)
         unit = next((p.unit for p in points if p.metric == metric and p.unit), "")
         for subject, items in sorted(series.items()):
+            items = [p for p in items if p.value is not None]  # failed runs have no value
             xs = [datetime.fromtimestamp(p.ts) for p in items]
             ax.plot(xs, [p.value for p in items], marker="o", markersize=3, label=subject)
-            recent = [p.value for p in items][-window:]
+            recent = [p.value for p in items if p.value is not None][-window:]
             if len(recent) >= 3:
                 floor = statistics.median(recent) * (1 - drop_pct / 100)
                 ax.axhline(floor, linestyle=":", linewidth=0.8, color="grey")

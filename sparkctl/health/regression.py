@@ -43,18 +43,18 @@ def judge_regression(metric: str, subject: str, value: float, history: Sequence[
     shown = ", ".join(f"{v:g}" for v in window)
     trail = (f"last {len(window)}: {shown}; now {value:g} ({change:+.0f}% vs median {median:g}, "
              f"threshold -{policy.drop_pct:g}%)")
-    common = dict(id=f"regression.{metric}", kind="regression", subject=subject,
-                  measured=round(value, 4), expected=round(floor, 4), unit=unit)
+    def check(verdict: Verdict, diagnosis: str, hint: str | None = None) -> CheckResult:
+        return CheckResult(f"regression.{metric}", "regression", subject, verdict,
+                           round(value, 4), round(floor, 4), unit, diagnosis, hint)
+
     if median > 0 and value < floor:
-        return CheckResult(
-            verdict=Verdict.DEGRADED,
-            diagnosis=f"{metric} fell more than {policy.drop_pct:g}% below its trailing "
-                      f"median: {trail}.",
-            hint="Something changed since the earlier runs: a reseated cable at a lower speed, "
-                 "a firmware or driver update, MTU, or another job sharing the rail. Compare "
-                 "with `sparkctl health history --metric " + metric + "`.",
-            **common)
-    return CheckResult(verdict=Verdict.PASS, diagnosis=f"within its trend: {trail}.", **common)
+        return check(
+            Verdict.DEGRADED,
+            f"{metric} fell more than {policy.drop_pct:g}% below its trailing median: {trail}.",
+            "Something changed since the earlier runs: a reseated cable at a lower speed, "
+            "a firmware or driver update, MTU, or another job sharing the rail. Compare "
+            "with `sparkctl health history --metric " + metric + "`.")
+    return check(Verdict.PASS, f"within its trend: {trail}.")
 
 
 def regression_checks(samples: Sequence[Sample], store, target: str,
@@ -63,12 +63,13 @@ def regression_checks(samples: Sequence[Sample], store, target: str,
     run that produced them is recorded. Health and validate runs share the series."""
     out = []
     for sample in samples:
-        if sample.metric not in WATCHED_METRICS:
+        if sample.metric not in WATCHED_METRICS or sample.value is None:
             continue
         history = store.series(sample.metric, sample.labels_key, limit=policy.window,
                                target=target)
         check = judge_regression(sample.metric, sample.subject, sample.value,
-                                 [p.value for p in history], policy, unit=sample.unit)
+                                 [p.value for p in history if p.value is not None], policy,
+                                 unit=sample.unit)
         if check is not None:
             out.append(check)
     return out

@@ -4,6 +4,11 @@ WAL mode lets cron runs, `health history` and a dashboard read while one run wri
 is written in one IMMEDIATE transaction, so a run killed mid-write leaves either all of its
 rows or none. The schema carries a version (PRAGMA user_version) and is migrated forward on
 open; a database from a newer sparkctl is refused rather than guessed at.
+
+A failed measurement has no value: its sample is stored with `ok = 0` and no number
+(schema 2). Schema 1 stored failed rail tests as numbers (the count of tool errors, mostly
+1.0 "Gb/s"); the migration to 2 drops those rows, recognising them by the run's own report,
+where their rail.bandwidth check has a unit other than Gb/s.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sparkctl.checks.result import Report
 from sparkctl.errors import EnvironmentProblem
 from sparkctl.health.samples import Sample
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_RETENTION_DAYS = 90
 BUSY_TIMEOUT_S = 30.0  # concurrent writers queue; a run's write takes milliseconds
 
@@ -48,6 +53,25 @@ CREATE INDEX samples_by_series ON samples(metric, labels, ts);
 CREATE INDEX runs_by_time ON runs(started_ts);
 """
 
+# 2: a failed measurement is a row with ok = 0 and no value; invented v1 values dropped.
+_SAMPLES_V2 = """
+CREATE TABLE samples_v2 (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    ts REAL NOT NULL,
+    metric TEXT NOT NULL,
+    labels TEXT NOT NULL,           -- canonical JSON of the labels
+    subject TEXT NOT NULL,          -- the labels for people: spark-1/enp1s0f1np1
+    value REAL,                     -- NULL: the measurement failed (ok = 0)
+    unit TEXT,
+    ok INTEGER NOT NULL DEFAULT 1 CHECK ((ok = 1) = (value IS NOT NULL))
+);
+INSERT INTO samples_v2 (run_id, ts, metric, labels, subject, value, unit, ok)
+    SELECT run_id, ts, metric, labels, subject, value, unit, 1 FROM samples;
+DROP TABLE samples;
+ALTER TABLE samples_v2 RENAME TO samples;
+CREATE INDEX samples_by_series ON samples(metric, labels, ts)
+"""
+
 
 @dataclass(frozen=True)
 class HistoryPoint:
@@ -56,7 +80,7 @@ class HistoryPoint:
     metric: str
     subject: str
     labels: dict
-    value: float
+    value: float | None  # None: the measurement failed (it has no value)
     unit: str | None
 
 
@@ -73,9 +97,7 @@ class RunRow:
 
 def target_key(target) -> str:
     """How history tells clusters apart: the inventory file, else the cluster's description."""
-    if target.inventory_path is not None:
-        return str(Path(target.inventory_path).resolve())
-    return target.description
+    return target.key
 
 
 def default_db_path() -> Path:
@@ -126,16 +148,36 @@ class HistoryStore:
                     f"sparkctl understands ({SCHEMA_VERSION})",
                     hint="upgrade sparkctl, or give another --db PATH")
             if version < 1:
-                # One statement at a time: executescript() would COMMIT the open transaction.
-                for statement in _SCHEMA_V1.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-            # Later versions: `if version < 2: ...` here, each step in this one transaction.
+                self._script(_SCHEMA_V1)
+            if version < 2:
+                self._drop_invented_v1_values()
+                self._script(_SAMPLES_V2)
+            # Later versions: `if version < 3: ...` here, each step in this one transaction.
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def _script(self, script: str) -> None:
+        # One statement at a time: executescript() would COMMIT the open transaction.
+        for statement in script.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+
+    def _drop_invented_v1_values(self) -> None:
+        """v1 recorded a failed rail test's error count as its Gb/s: drop those rows."""
+        invented = []
+        for run_id, text in self.db.execute("SELECT id, report FROM runs"):
+            try:
+                checks = json.loads(text).get("checks", [])
+            except (ValueError, AttributeError):
+                continue
+            invented += [(run_id, c.get("subject", "")) for c in checks
+                         if isinstance(c, dict) and c.get("id") == "rail.bandwidth"
+                         and c.get("unit") != "Gb/s"]
+        self.db.executemany("DELETE FROM samples WHERE run_id = ? AND subject = ? AND "
+                            "metric = 'rail_bandwidth_gbps'", invented)
 
     @property
     def schema_version(self) -> int:
@@ -155,11 +197,13 @@ class HistoryStore:
                 "report) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (report.started, ts, report.duration_s, str(report.verdict), target, source,
                  json.dumps(report.to_dict())))
+            assert cur.lastrowid is not None  # an INSERT always sets it
             run_id = int(cur.lastrowid)
             self.db.executemany(
-                "INSERT INTO samples (run_id, ts, metric, labels, subject, value, unit) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, ts, s.metric, s.labels_key, s.subject, float(s.value), s.unit)
+                "INSERT INTO samples (run_id, ts, metric, labels, subject, value, unit, ok) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, ts, s.metric, s.labels_key, s.subject,
+                  None if s.value is None else float(s.value), s.unit, int(s.value is not None))
                  for s in rows])
             if self.retention_days > 0:
                 cutoff = ts - self.retention_days * 86400
@@ -183,10 +227,11 @@ class HistoryStore:
 
     def series(self, metric: str, labels_key: str, *, before_run: int | None = None,
                limit: int = 10, target: str | None = None) -> list[HistoryPoint]:
-        """The newest `limit` values of one series (oldest first), before run `before_run`."""
+        """The newest `limit` measured values of one series (oldest first), before run
+        `before_run`; failed measurements (no value) are not part of a trend."""
         sql = ("SELECT s.run_id, s.ts, s.metric, s.subject, s.labels, s.value, s.unit "
                "FROM samples s JOIN runs r ON r.id = s.run_id "
-               "WHERE s.metric = ? AND s.labels = ?")
+               "WHERE s.metric = ? AND s.labels = ? AND s.ok = 1")
         args: list = [metric, labels_key]
         if before_run is not None:
             sql += " AND s.run_id < ?"

@@ -158,7 +158,8 @@ def _apply(target, on: str, variables: dict, action: str, become_password=None,
                       playbook="health_timer.yml", inventory=inventory, envvars=_env(),
                       extravars=variables, cmdline=cmdline, timeout_s=PLAYBOOK_TIMEOUT_S,
                       store=open_store(target, create=False) if on == "node" else None,
-                      become_password=become_password, repin_hint=repin_command(target))
+                      become_password=become_password, repin_hint=repin_command(target),
+                      hostvars=target.hostvars if on == "node" else None)
     result = _run(job, action, "every node" if on == "node" else "this controller")
     return dataclasses.replace(result, check=check)
 

@@ -162,11 +162,21 @@ def load(name: str) -> LabRecord | None:
             f"lab record {path} is unreadable: {exc}",
             hint=f"remove the lab's leftovers by hand (ip netns list | grep sparkctl-{name}-), "
             f"then delete {path.parent}") from None
-    nodes = [NodeRecord(**{**n, "launcher": _process(n.get("launcher")),
-                           "init": _process(n.get("init"))}) for n in data.pop("nodes")]
+    nodes = [NodeRecord(**_known(NodeRecord, {**n, "launcher": _process(n.get("launcher")),
+                                              "init": _process(n.get("init"))}))
+             for n in data.pop("nodes")]
     links = [LinkRecord(LinkEnd(**item["a"]), LinkEnd(**item["b"])) for item in data.pop("links")]
     faults = [FaultRecord(**f) for f in data.pop("faults", [])]
-    return LabRecord(nodes=nodes, links=links, faults=faults, **data)
+    return LabRecord(nodes=nodes, links=links, faults=faults, **_known(LabRecord, data))
+
+
+def _known(cls, data: dict) -> dict:
+    """A record written by another sparkctl version may carry fields this one lacks (another
+    lab on the same machine): they are ignored, not a crash of every `lab up`."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def list_names() -> list[str]:

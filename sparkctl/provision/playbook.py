@@ -53,13 +53,26 @@ class PlaybookJob:
     repin_hint: str = "sparkctl bootstrap"  # the command that pins keys for this target
     settings: dict | None = None
     quiet: bool = True
+    # Each spark host's variables as the resolver read them (sparkctl.targets: Ansible's
+    # rules, group_vars/ and host_vars/ included); None for a localhost literal.
+    hostvars: dict[str, dict] | None = None
+
+
+def job_hostvars(job: PlaybookJob) -> dict[str, dict]:
+    """The spark hosts' variables: the job's (from the Target), else the resolver's reading
+    of the inventory file (sparkctl.targets.read_inventory: Ansible's rules)."""
+    if job.hostvars is not None:
+        return job.hostvars
+    from sparkctl.targets import read_inventory
+
+    return read_inventory(Path(job.inventory))
 
 
 def stage_inventory(job: PlaybookJob) -> tuple[Path, dict]:
     """The inventory Ansible reads, inside the run directory (a copy when it lives
     elsewhere), with sparkctl's connection settings in host_vars/ next to it."""
     from sparkctl.bootstrap.connection import effective_vars
-    from sparkctl.render.bundle import SPARK_GROUP, dump_yaml, host_variables
+    from sparkctl.render.bundle import dump_yaml
 
     source = Path(job.inventory)
     text = source.read_text(encoding="utf-8")
@@ -72,11 +85,12 @@ def stage_inventory(job: PlaybookJob) -> tuple[Path, dict]:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, path)
         os.chmod(path, 0o600)
-    merged, groups = host_variables(data)
-    for host in groups.get(SPARK_GROUP, []):
-        _, injected = effective_vars(merged[host], job.store)
+    for host, hvars in job_hostvars(job).items():
+        _, injected = effective_vars(hvars, job.store)
         if injected:
-            host_file = path.parent / "host_vars" / f"{host}.yml"
+            # A directory of its own: a host_vars/<host>.yml the user keeps next to the
+            # inventory (copied into the bundle) stays as it is; Ansible reads both.
+            host_file = path.parent / "host_vars" / host / "sparkctl-connection.yml"
             host_file.parent.mkdir(parents=True, exist_ok=True)
             host_file.write_text(dump_yaml(injected, "# Connection settings from sparkctl "
                                                      "bootstrap (the inventory leaves them "
@@ -84,12 +98,10 @@ def stage_inventory(job: PlaybookJob) -> tuple[Path, dict]:
     return path, data
 
 
-def selected_hosts(inventory: dict, limit: str | None) -> tuple[str, ...]:
+def selected_hosts(hostvars: dict[str, dict], limit: str | None) -> tuple[str, ...]:
     from sparkctl.provision.plan import limited_hosts
-    from sparkctl.render.bundle import SPARK_GROUP, host_variables
 
-    _, groups = host_variables(inventory)
-    return limited_hosts(limit, tuple(groups.get(SPARK_GROUP, [])))
+    return limited_hosts(limit, tuple(hostvars))
 
 
 def check_nodes(inventory: dict, job: PlaybookJob) -> None:
@@ -97,8 +109,9 @@ def check_nodes(inventory: dict, job: PlaybookJob) -> None:
     from sparkctl.bootstrap.connection import connections
     from sparkctl.bootstrap.gate import require_trusted
 
-    hosts = selected_hosts(inventory, job.limit)
-    require_trusted(connections(inventory, job.store, hosts), job.repin_hint,
+    hostvars = job_hostvars(job)
+    hosts = selected_hosts(hostvars, job.limit)
+    require_trusted(connections(hostvars, job.store, hosts), job.repin_hint,
                     HOST_KEY_TIMEOUT_S)
 
 

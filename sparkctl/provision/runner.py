@@ -104,7 +104,7 @@ def provision(target: Target, request: ProvisionRequest,
     try:
         with CancelOnSigint() as cancel:
             runner = _run(bundle, run_dir, request, collector, cancel, store,
-                          repin_command(target))
+                          repin_command(target), target.hostvars)
     except RunFailed as exc:  # refused before Ansible started: nothing ran on any node
         write_summary(run_dir, RunResult(
             run_dir=run_dir, status="refused", rc=1, started=started,
@@ -124,7 +124,8 @@ def provision(target: Target, request: ProvisionRequest,
 
 
 def _run(bundle: Bundle, run_dir: Path, request: ProvisionRequest,
-         collector: EventCollector, cancel: Callable[[], bool], store, repin: str):
+         collector: EventCollector, cancel: Callable[[], bool], store, repin: str,
+         hostvars: dict[str, dict]):
     flags = tuple(flag for flag, on in (("--check", request.check), ("--diff", request.diff))
                   if on)
     job = PlaybookJob(
@@ -133,7 +134,7 @@ def _run(bundle: Bundle, run_dir: Path, request: ProvisionRequest,
         tags=request.tags, skip_tags=request.skip_tags, limit=request.limit,
         forks=request.forks, timeout_s=request.timeout_s, store=store,
         become_password=request.become_password, repin_hint=repin,
-        settings={"pexpect_timeout": _CANCEL_POLL_S})
+        settings={"pexpect_timeout": _CANCEL_POLL_S}, hostvars=hostvars)
     return run_playbook(job, collector, cancel)
 
 

@@ -140,31 +140,6 @@ def dump_yaml(data: Any, header: str = "", width: int = 100) -> str:
                                         default_flow_style=False, width=width)
 
 
-def _walk(group: dict, inherited: dict, out: dict[str, dict], groups: dict[str, list[str]],
-          name: str) -> None:
-    group = group or {}
-    merged = {**inherited, **(group.get("vars") or {})}
-    members = groups.setdefault(name, [])
-    for host, hvars in (group.get("hosts") or {}).items():
-        out[host] = {**out.get(host, merged), **merged, **(hvars or {})}
-        if host not in members:
-            members.append(host)
-    for child, sub in (group.get("children") or {}).items():
-        _walk(sub, merged, out, groups, child)
-        members += [h for h in groups[child] if h not in members]
-
-
-def host_variables(inventory: dict) -> tuple[dict[str, dict], dict[str, list[str]]]:
-    """Each host's merged variables (all < group < host) and the group membership."""
-    hosts: dict[str, dict] = {}
-    groups: dict[str, list[str]] = {}
-    _walk(inventory.get("all") or {}, {}, hosts, groups, "all")
-    if not groups.get(SPARK_GROUP):
-        raise InputError(f"the inventory has no hosts in group '{SPARK_GROUP}'",
-                         hint="sparkctl inventories list nodes under all.children.sparks.hosts")
-    return hosts, groups
-
-
 # --- previews -------------------------------------------------------------------------------
 
 def role_defaults(roles_dir: Path, roles: tuple[str, ...] = _PREVIEW_DEFAULTS) -> dict:
@@ -178,9 +153,10 @@ def role_defaults(roles_dir: Path, roles: tuple[str, ...] = _PREVIEW_DEFAULTS) -
     return merged
 
 
-def render_previews(inventory: dict, roles_dir: Path) -> dict[str, str]:
-    """relative path -> text of every file the roles will template on every node."""
-    hosts, groups = host_variables(inventory)
+def previews_for(hosts: dict[str, dict], groups: dict[str, list[str]],
+                 roles_dir: Path) -> dict[str, str]:
+    """relative path -> text of every file the roles will template on every node, from each
+    host's variables as the resolver read them (sparkctl.targets: Ansible's rules)."""
     defaults = role_defaults(roles_dir)
     hostvars = {h: {**defaults, **v, "inventory_hostname": h} for h, v in hosts.items()}
     files: dict[str, str] = {}
@@ -278,9 +254,11 @@ def render_bundle(target: Target, out_dir: str | Path,
     options = options or BundleOptions()
     out = Path(out_dir).absolute()
     check_replaceable_dir(out, MARKER, "bundle")
-    inventory, inventory_text = inventory_for(target)
-    hosts, groups = host_variables(inventory)
-    spark_hosts = tuple(groups[SPARK_GROUP])
+    _, inventory_text = inventory_for(target)
+    # The hosts and their variables as the resolver read them (Ansible's own rules,
+    # group_vars/host_vars included), so the previews show what the roles will see.
+    spark_hosts = tuple(target.node_names)
+    groups = {"all": list(spark_hosts), SPARK_GROUP: list(spark_hosts)}
     name = target.cluster.spec.name
     playbooks = content_dir("playbooks")
     staging = staging_dir_for(out)
@@ -289,12 +267,13 @@ def render_bundle(target: Target, out_dir: str | Path,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "molecule"))
         shutil.copy2(playbooks / "site.yml", staging / "site.yml")
         write_file(staging / "inventory.yml", inventory_text, 0o600)
+        _copy_vars_dirs(target, staging)
         write_file(staging / "ansible.cfg", render_ansible_cfg(len(spark_hosts), name, options))
         write_file(staging / "group_vars" / "all" / "sparkctl.yml",
                dump_yaml(bundle_vars(name, options), _VARS_HEADER, width=160))
         write_file(staging / ".ansible-lint",
                    _lint_config(verbatim=target.inventory_path is not None))
-        for rel, text in render_previews(inventory, playbooks / "roles").items():
+        for rel, text in previews_for(target.hostvars, groups, playbooks / "roles").items():
             write_file(staging / rel, text)
         write_file(staging / "README.md", _README.format(name=name))
         write_file(staging / MARKER, json.dumps({"cluster": name, "hosts": list(spark_hosts),
@@ -308,6 +287,17 @@ def render_bundle(target: Target, out_dir: str | Path,
             raise cannot_write(out, exc) from None
         raise
     return Bundle(root=out, cluster_name=name, hosts=spark_hosts)
+
+
+def _copy_vars_dirs(target: Target, staging: Path) -> None:
+    """group_vars/ and host_vars/ next to an inventory travel with it: Ansible reads them
+    relative to the inventory, and the bundle's inventory is a copy."""
+    if target.inventory_path is None:
+        return
+    for kind in ("group_vars", "host_vars"):
+        source = Path(target.inventory_path).parent / kind
+        if source.is_dir():
+            shutil.copytree(source, staging / kind, dirs_exist_ok=True, symlinks=False)
 
 
 def _lint_config(verbatim: bool) -> str:

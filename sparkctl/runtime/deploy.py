@@ -31,12 +31,12 @@ _CANCEL_POLL_S = 0.5
 
 
 def refuse_without_gpu(target: Target, action: str) -> None:
-    """The lab has no GPU and no docker: nothing a runtime starts could run there."""
-    platform = target.cluster.spec.platform
-    if platform != "dgx-spark":
+    """A platform without a GPU and docker (the lab): nothing a runtime starts could run."""
+    platform = target.platform
+    if not platform.runs_containers:
         raise EnvironmentProblem(
             f"cannot `runtime {action}` on {target.description}: its nodes are "
-            f"sparkctl_platform {platform}, with no GPU and no docker, so no inference "
+            f"sparkctl_platform {platform.name}, with no GPU and no docker, so no inference "
             "container can start there",
             hint="`sparkctl runtime render` shows the exact per-node launch for this target; "
             "run `up` against real DGX Sparks (platform: dgx-spark)")
@@ -65,7 +65,8 @@ def deploy(target: Target, plan: LaunchPlan, state: str, *, runs_dir: Path | Non
                 inventory=bundle.inventory, envvars=ansible_environment(bundle),
                 extravars=extravars, timeout_s=timeout_s, store=open_store(target, create=False),
                 become_password=become_password, repin_hint=repin_command(target),
-                settings={"pexpect_timeout": _CANCEL_POLL_S}), collector, cancel)
+                settings={"pexpect_timeout": _CANCEL_POLL_S}, hostvars=target.hostvars),
+                collector, cancel)
     finally:
         observer.stop()
     result = RunResult(

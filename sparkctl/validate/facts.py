@@ -53,7 +53,7 @@ class HcaFacts:
 
     @property
     def active(self) -> bool:
-        return bool(self.state) and "ACTIVE" in self.state.upper()
+        return self.state is not None and "ACTIVE" in self.state.upper()
 
 
 @dataclass(frozen=True)

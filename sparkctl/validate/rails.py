@@ -8,7 +8,9 @@ slow rail shows in two tests and can be told apart from a slow peer.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sparkctl.checks import diagnose as G
 from sparkctl.checks import thresholds as T
@@ -16,13 +18,14 @@ from sparkctl.checks.parsers import iperf3, perftest
 from sparkctl.checks.parsers.common import ParseError
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.topology.addressing import InterfacePlan
-from sparkctl.validate.context import ValidationContext
 from sparkctl.validate.links import subject
 from sparkctl.validate.scripts import PATH_PREFIX, server_command
 
 KIND = "rail"
-IPERF3_BASE_PORT = 5301
-PERFTEST_BASE_PORT = 18515
+# Each run draws its test ports from here (one per test, a fresh block per run), below
+# Linux's ephemeral range (32768-60999), so two runs never fight over a port even on nodes
+# two targets share; NVIDIA's guide uses 12000/12001 for ib_write_bw.
+PORT_RANGE = (20000, 32000)
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,19 @@ class RailTest:
         return subject(self.sender, self.sender_if.name), subject(self.receiver, self.receiver_if)
 
 
-def plan_rail_tests(ctx: ValidationContext, base_port: int) -> list[RailTest]:
-    order = [n.name for n in sorted(ctx.nodes, key=lambda n: n.index)]
+def run_base_port(tests: int, rng=None) -> int:
+    """A random first port for this run's `tests` consecutive ports inside PORT_RANGE."""
+    import random
+
+    low, high = PORT_RANGE
+    return (rng or random.SystemRandom()).randrange(low, high - max(tests, 1))
+
+
+def plan_rail_tests(target, base_port: int) -> list[RailTest]:
+    """One test per rail per node, in node order (a sparkctl.targets.Target's nodes)."""
+    order = [n.name for n in sorted(target.nodes, key=lambda n: n.index)]
     tests: list[RailTest] = []
-    for node in sorted(ctx.nodes, key=lambda n: n.index):
+    for node in sorted(target.nodes, key=lambda n: n.index):
         after = order[order.index(node.name) + 1:] + order[:order.index(node.name)]
         for iface in node.interfaces:
             peers = {p.host: p for p in iface.peers}
@@ -108,49 +120,81 @@ def perftest_client(test: RailTest, seconds: float, gid_index: int) -> str:
 
 # --- judging ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class RailOutcome:
+    """A judged rail test, and its figure when one was measured (None: nothing measured,
+    and nothing is invented for it; failed tests record no Gb/s)."""
+
+    check: CheckResult
+    gbps: float | None = None
+
+
 def _check(test: RailTest, judgement: G.Judgement) -> CheckResult:
     return judgement.to_check("rail.bandwidth", KIND, test.subject)
 
 
 def judge_measured(test: RailTest, measured_gbps: float, expectation: T.Expectation,
-                   lab: bool) -> CheckResult:
+                   below_floor: str | None = None, hint: str | None = None) -> CheckResult:
+    """A measured figure against the platform's floor. `below_floor`/`hint`: the platform's
+    own words for a slow rail (the lab's shaped links), instead of hardware signatures."""
     judgement = G.judge_rail_bandwidth(measured_gbps, expectation)
-    if lab and judgement.verdict is not Verdict.PASS:
+    if below_floor and judgement.verdict is not Verdict.PASS:
         ratio = measured_gbps / expectation.minimum
         judgement = G.Judgement(
             judgement.verdict,
             f"{measured_gbps:.2f} Gb/s is {ratio:.0%} of the {expectation.minimum:g} Gb/s "
-            f"floor ({expectation.source}): this rail runs below its shaped rate, as a "
-            "degraded cable or NIC does.",
-            "Check `tc qdisc show` on both ends of the lab link (a degrade fault?) and that "
-            "nothing else loads the lab machine.",
-            judgement.measured, judgement.expected, judgement.unit)
+            f"floor ({expectation.source}): {below_floor}",
+            hint or judgement.hint, judgement.measured, judgement.expected, judgement.unit)
     return _check(test, judgement)
 
 
+@dataclass(frozen=True)
+class _Tool:
+    name: str
+    parse: Callable[[str], Any]  # text -> a run with .errors
+    figure: str  # the run's Gb/s attribute
+    judge_errors: Callable[[list[str]], G.Judgement]
+    no_figure: str  # what "no figure, no error" means
+    hint: str
+
+
+_IPERF3 = _Tool("iperf3", iperf3.parse_json, "receiver_Gbps", G.judge_iperf3_errors,
+                "no receiver total", "Run the same iperf3 by hand on the sender.")
+_PERFTEST = _Tool("ib_write_bw", perftest.parse, "average_Gbps", G.judge_perftest_errors,
+                  "no bandwidth rows", "Run the same ib_write_bw by hand on both nodes.")
+
+
+def _judge_output(tool: _Tool, test: RailTest, out: str, expectation: T.Expectation,
+                  below_floor: str | None, hint: str | None) -> RailOutcome:
+    """A tool's output: its figure judged, or a failure that carries no value (a failed
+    test's error count is not a bandwidth)."""
+    try:
+        run = tool.parse(out)
+    except ParseError as exc:
+        return _no_value(test, expectation, Verdict.FAIL, f"{tool.name} gave no result: {exc}.",
+                         tool.hint)
+    figure: float | None = getattr(run, tool.figure)
+    if run.errors or figure is None:
+        judged = tool.judge_errors(run.errors or [tool.no_figure])
+        return _no_value(test, expectation, judged.verdict or Verdict.FAIL, judged.diagnosis,
+                         judged.hint)
+    return RailOutcome(judge_measured(test, figure, expectation, below_floor, hint), figure)
+
+
+def _no_value(test: RailTest, expectation: T.Expectation, verdict: Verdict, diagnosis: str,
+              hint: str | None) -> RailOutcome:
+    return RailOutcome(CheckResult("rail.bandwidth", KIND, test.subject, verdict, None,
+                                   expectation.minimum, expectation.unit, diagnosis, hint))
+
+
 def judge_iperf3(test: RailTest, client_out: str, expectation: T.Expectation,
-                 lab: bool) -> CheckResult:
-    try:
-        run = iperf3.parse_json(client_out)
-    except ParseError as exc:
-        return _check(test, G.Judgement(Verdict.FAIL, f"iperf3 gave no result: {exc}.",
-                                        "Run the same iperf3 by hand on the sender.",
-                                        None, expectation.minimum, expectation.unit))
-    if run.errors or run.receiver_Gbps is None:
-        return _check(test, G.judge_iperf3_errors(run.errors or ["no receiver total"]))
-    return judge_measured(test, run.receiver_Gbps, expectation, lab)
+                 below_floor: str | None = None, hint: str | None = None) -> RailOutcome:
+    return _judge_output(_IPERF3, test, client_out, expectation, below_floor, hint)
 
 
-def judge_perftest(test: RailTest, client_out: str, expectation: T.Expectation) -> CheckResult:
-    try:
-        run = perftest.parse(client_out)
-    except ParseError as exc:
-        return _check(test, G.Judgement(Verdict.FAIL, f"ib_write_bw gave no result: {exc}.",
-                                        "Run the same ib_write_bw by hand on both nodes.",
-                                        None, expectation.minimum, expectation.unit))
-    if run.errors or run.average_Gbps is None:
-        return _check(test, G.judge_perftest_errors(run.errors or ["no bandwidth rows"]))
-    return judge_measured(test, run.average_Gbps, expectation, lab=False)
+def judge_perftest(test: RailTest, client_out: str, expectation: T.Expectation,
+                   below_floor: str | None = None, hint: str | None = None) -> RailOutcome:
+    return _judge_output(_PERFTEST, test, client_out, expectation, below_floor, hint)
 
 
 def not_run(test: RailTest, why: str, hint: str) -> CheckResult:

@@ -274,6 +274,11 @@ def judge_tcp(node: str, iface: InterfacePlan, peer: Peer, result: TcpResult | N
               listener: ListenerReport | None, listener_error: str | None,
               ping_ok: bool, *, refused_is_reachable: bool = False) -> CheckResult:
     sub = ping_subject(node, iface, peer)
+    if listener_error is not None and listener_error.startswith("unreachable"):
+        # The peer itself cannot be reached: its node.ssh says so; this was not measured.
+        return CheckResult("link.tcp", KIND, sub, Verdict.SKIPPED, None, None, None,
+                           f"Not measured: no TCP listener could run on {peer.host}, which is "
+                           f"{listener_error}.", f"Bring {peer.host} back (see its node.ssh).")
     if listener_error is not None:
         return unreachable("link.tcp", sub, peer.host,
                            f"no TCP listener could be started there ({listener_error})")

@@ -12,8 +12,10 @@ pytestmark = pytest.mark.lab
 SETTLE_AFTER_CLEAR_S = 2.5
 
 
-def failing(doc: dict) -> list[tuple[str, str]]:
-    return sorted((c["id"], c["subject"]) for c in doc["checks"] if c["verdict"] != "pass")
+def failing(doc: dict, skipped: bool = True) -> list[tuple[str, str]]:
+    """Checks not passed; `info` (figures the lab cannot judge) is not a problem."""
+    bad = ("fail", "degraded") + (("skipped",) if skipped else ())
+    return sorted((c["id"], c["subject"]) for c in doc["checks"] if c["verdict"] in bad)
 
 
 def check(doc: dict, id: str, subject: str) -> dict:
@@ -46,7 +48,11 @@ def test_healthy_switch4_passes(switch4_lab, tmp_path):
             "link.tcp", "link.neighbours", "host.disk", "host.memory", "drift.nccl_env",
             "drift.hostfile"} <= ids
     assert "rail.bandwidth" not in ids  # no bandwidth load without --probe
-    assert {s["id"] for s in doc["skipped"]} == {"gpu", "rdma"}  # the lab has neither
+    # the lab has neither a GPU nor RDMA: those checks are listed as not applicable
+    assert {s["id"] for s in doc["skipped"]} == {
+        "gpu.state", "gpu.throttle", "gpu.driver_version", "rdma.port", "rdma.gid",
+        "rdma.counter_delta"}
+    assert all("no GPU" in s["reason"] or "no RDMA" in s["reason"] for s in doc["skipped"])
     assert doc["duration_s"] < 20
 
 
@@ -93,8 +99,10 @@ def test_stopped_sshd_is_unreachable_within_budget_others_pass(switch4_lab, faul
     code, doc = health_json(switch4_lab, tmp_path / "h.db", "--budget", "10")
     assert time.monotonic() - started < 10 + 2
     assert code == 1
-    assert failing(doc) == [("node.ssh", "spark-4")]
+    assert failing(doc, skipped=False) == [("node.ssh", "spark-4")]
     assert "spark-4" in check(doc, "node.ssh", "spark-4")["diagnosis"]
+    # what spark-4 would have measured itself is skipped, with why
+    assert all(s.startswith("spark-4") for _, s in failing(doc) if _ != "node.ssh")
     # Its links still answer: peers' pings and TCP (an RST from the stopped port) pass.
     assert check(doc, "link.tcp", "spark-1/enp1s0f1np1 -> spark-4/enp1s0f1np1")[
         "verdict"] == "pass"

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from sparkctl.provision.runner import ProvisionRequest, RunResult, provision
-from sparkctl.render.bundle import host_variables, render_previews
+from sparkctl.render.bundle import previews_for
 from sparkctl.targets import resolve_target
 
 from .conftest import Lab
@@ -55,9 +54,9 @@ def provision_lab(lab: Lab, runs_dir: Path) -> Provisioned:
     second = provision(target, ProvisionRequest(runs_dir=runs_dir))
     print(f"\n{lab.name}: provision {first.duration_s:.1f} s, again {second.duration_s:.1f} s",
           file=sys.stderr)
-    inventory = yaml.safe_load(lab.inventory.read_text())
-    hostvars, groups = host_variables(inventory)
-    previews = render_previews(inventory, target_roles())
+    hostvars = target.hostvars  # Ansible's view of the inventory (sparkctl.targets)
+    groups = {"sparks": target.node_names}
+    previews = previews_for(hostvars, {"all": target.node_names, **groups}, target_roles())
     probes = {}
     for host in testinfra.get_hosts([f"ansible://sparks?ansible_inventory={lab.inventory}"]):
         name = host.backend.host

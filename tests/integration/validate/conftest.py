@@ -31,9 +31,8 @@ class ValidationLab:
 
     def context(self):
         from sparkctl.targets import resolve_target
-        from sparkctl.validate.context import context_from_target
 
-        return context_from_target(resolve_target(lab=self.name))
+        return resolve_target(lab=self.name)
 
     def validate(self, *phases: str, budget: float = 120) -> Report:
         from sparkctl.validate.runner import ValidateOptions, validate
@@ -77,7 +76,8 @@ def validation_lab(name: str, topology: str) -> Iterator[ValidationLab]:
 
 
 def failing(report: Report) -> list[CheckResult]:
-    return [c for c in report.checks if c.verdict is not Verdict.PASS]
+    """Everything not passed (info, the figures a platform cannot judge, is not a problem)."""
+    return [c for c in report.checks if c.verdict not in (Verdict.PASS, Verdict.INFO)]
 
 
 def by_key(report: Report) -> dict[tuple[str, str], CheckResult]:

@@ -120,9 +120,11 @@ def test_resolve_follows_ssh_config_like_ansibles_ssh(tmp_path):
 
 
 def test_connections_cover_every_spark_or_the_selected(tmp_path):
-    data = yaml.safe_load(_inventory(tmp_path, "a.yml").read_text())
-    assert [c.name for c in connections(data)] == ["spark-1", "spark-2"]
-    assert [c.name for c in connections(data, hosts=("spark-2",))] == ["spark-2"]
+    from sparkctl.targets import resolve_target
+
+    hostvars = resolve_target(inventory=_inventory(tmp_path, "a.yml")).hostvars
+    assert [c.name for c in connections(hostvars)] == ["spark-1", "spark-2"]
+    assert [c.name for c in connections(hostvars, hosts=("spark-2",))] == ["spark-2"]
 
 
 def test_an_unparsable_ssh_args_value_is_an_input_error():

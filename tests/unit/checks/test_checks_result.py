@@ -41,7 +41,38 @@ def test_report_to_dict_has_exactly_the_design_shape():
 def test_naive_start_time_is_marked_utc():
     report = Report.from_checks([], started=datetime(2026, 1, 2, 3, 4, 5), duration_s=0)
     assert report.started.endswith("+00:00")
-    assert report.verdict is Verdict.PASS
+
+
+def test_an_empty_report_is_not_a_pass():
+    """Nothing judged (no check, or only info/skipped ones) is `skipped`, exit 2."""
+    from sparkctl.engine.outcome import exit_code, nothing_checked
+    from sparkctl.exitcodes import ExitCode
+
+    empty = Report.from_checks([], started=datetime.now(UTC), duration_s=0)
+    assert empty.verdict is Verdict.SKIPPED and exit_code(empty) is ExitCode.USAGE
+    assert nothing_checked(empty, "validate").startswith("validate checked nothing")
+    info_only = Report.from_checks([_check("i", Verdict.INFO)], started=datetime.now(UTC),
+                                   duration_s=0)
+    assert info_only.verdict is Verdict.SKIPPED and exit_code(info_only) is ExitCode.USAGE
+    partial = Report.from_checks([_check("a", Verdict.PASS), _check("b", Verdict.SKIPPED)],
+                                 started=datetime.now(UTC), duration_s=0)
+    assert partial.verdict is Verdict.SKIPPED and exit_code(partial) is ExitCode.FAILED
+    passed = Report.from_checks([_check("a", Verdict.PASS), _check("i", Verdict.INFO)],
+                                started=datetime.now(UTC), duration_s=0)
+    assert passed.verdict is Verdict.PASS and exit_code(passed) is ExitCode.OK
+    failed = Report.from_checks([_check("a", Verdict.FAIL), _check("b", Verdict.SKIPPED)],
+                                started=datetime.now(UTC), duration_s=0)
+    assert failed.verdict is Verdict.FAIL and exit_code(failed) is ExitCode.FAILED
+
+
+def test_junit_skipped_and_info():
+    checks = [_check("i", Verdict.INFO), _check("s", Verdict.SKIPPED)]
+    suite = ET.fromstring(Report.from_checks(checks, started=datetime.now(UTC),
+                                             duration_s=1).to_junit_xml()).find("testsuite")
+    assert suite.get("failures") == "0" and suite.get("skipped") == "1"
+    cases = suite.findall("testcase")
+    assert cases[0].find("skipped") is None and cases[0].find("failure") is None
+    assert cases[1].find("skipped").get("message") == "half the rail rate"
 
 
 def test_junit_one_testcase_per_check_failures_for_fail_and_degraded():

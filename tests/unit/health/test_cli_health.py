@@ -170,3 +170,26 @@ def test_health_help_is_fast_to_import():
             "print(any(m in sys.modules for m in ('paramiko', 'matplotlib', 'sqlite3')))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=REPO).stdout.strip() == "False"
+
+
+def test_output_file_is_written_in_every_format_even_with_quiet(tmp_path):
+    path = cluster_file(tmp_path, "c")
+    for fmt in ("table", "json", "junit", "prometheus"):
+        out = tmp_path / "out" / f"health.{fmt}"
+        result = runner.invoke(app, ["health", "--cluster", str(path), "--no-history",
+                                     "--quiet", "-f", fmt, "-o", str(out)])
+        assert result.exit_code == 1
+        assert len(result.output.strip().splitlines()) == 1  # the cron line, nothing else
+        text = out.read_text()
+        assert "node.ssh" in text or 'sparkctl_node_up{node="spark-1"} 0.0' in text, fmt
+    table = (tmp_path / "out" / "health.table").read_text()
+    assert "sparkctl health: FAIL" in table and "\x1b[" not in table
+
+
+def test_budget_nan_or_inf_is_a_usage_error(tmp_path):
+    path = cluster_file(tmp_path, "c")
+    for value in ("nan", "inf", "0"):
+        result = runner.invoke(app, ["health", "--cluster", str(path), "--no-history",
+                                     "--budget", value])
+        assert result.exit_code == 2 and "--budget" in result.output
+

@@ -78,3 +78,29 @@ def test_summary_line_is_one_line():
     assert "\n" not in line.replace('"differs"\nhere', "")  # diagnosis text is the caller's
     assert line.startswith("sparkctl health: FAIL (1 of 2 checks not passing")
     assert summary_line(make_run(Verdict.PASS)).startswith("sparkctl health: PASS")
+
+
+def test_a_failed_rail_test_has_no_bandwidth_sample_and_an_up_of_zero():
+    """Issue 12: a failed rail test exported as rail_bandwidth_gbps = 1.0 was invented."""
+    run = make_run()
+    ends = {"node": "spark-1", "iface": "enp1s0f1np1", "peer": "spark-2",
+            "peer_iface": "enp1s0f1np1"}
+    other = {**ends, "node": "spark-2", "peer": "spark-1"}
+    run.samples += [Sample("rail_bandwidth_gbps", None, ends, "Gb/s"),
+                    Sample("rail_bandwidth_gbps", 1.97, other, "Gb/s")]
+    parsed = families(to_prometheus(run))
+    bandwidth = parsed["sparkctl_rail_bandwidth_gbps"].samples
+    assert [(s.labels["node"], s.value) for s in bandwidth] == [("spark-2", 1.97)]
+    up = {s.labels["node"]: s.value for s in parsed["sparkctl_rail_bandwidth_up"].samples}
+    assert up == {"spark-1": 0.0, "spark-2": 1.0}
+
+
+def test_skipped_checks_are_not_ok_and_info_is():
+    checks = [CheckResult("link.speed", "link", "a", Verdict.INFO),
+              CheckResult("rail.bandwidth", "rail", "b", Verdict.SKIPPED, diagnosis="budget")]
+    run = HealthRun(Report.from_checks(checks, started=datetime.now(UTC), duration_s=1), [], [],
+                    "t")
+    ok = {s.labels["check"]: s.value
+          for s in families(to_prometheus(run))["sparkctl_check_ok"].samples}
+    assert ok == {"link.speed": 1.0, "rail.bandwidth": 0.0}
+    assert families(to_prometheus(run))["sparkctl_health_status"].samples[0].value == 3.0

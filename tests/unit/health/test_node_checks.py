@@ -74,7 +74,9 @@ def test_hostfile_drift():
 
 def test_counter_deltas():
     first = counters.judge_counter_deltas("n", "rocep1s0f1", {"symbol_error": 5}, None)
-    assert first.checks[0].verdict is Verdict.PASS and "baseline" in first.checks[0].diagnosis
+    # No earlier run, no delta: info without a value, not a pass with an invented 0.
+    assert first.checks[0].verdict is Verdict.INFO and "baseline" in first.checks[0].diagnosis
+    assert first.checks[0].measured is None
     same = counters.judge_counter_deltas("n", "rocep1s0f1", {"symbol_error": 5},
                                          {"symbol_error": 5})
     assert same.checks[0].verdict is Verdict.PASS  # old errors, none new

@@ -167,3 +167,43 @@ def test_sigkill_mid_write_leaves_db_and_textfile_valid(tmp_path):
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     # A killed atomic_write may leave its temp file, never a torn sparkctl.prom.
     assert all(name.startswith(".sparkctl.prom.") for name in leftovers)
+
+
+V1_REPORT = ('{"verdict": "degraded", "checks": [{"id": "rail.bandwidth", "kind": "rail", '
+             '"subject": "spark-1/enp1s0f1np1 -> spark-2/enp1s0f1np1", "verdict": "fail", '
+             '"measured": 1, "expected": 0, "unit": "errors", "diagnosis": "iperf3 failed"}, '
+             '{"id": "rail.bandwidth", "kind": "rail", "subject": "spark-2/enp1s0f1np1 -> '
+             'spark-1/enp1s0f1np1", "verdict": "pass", "measured": 1.98, "expected": 1.8, '
+             '"unit": "Gb/s", "diagnosis": "ok"}], "started": "x", "duration_s": 1}')
+
+
+def test_migration_to_2_drops_the_invented_values_of_v1(tmp_path):
+    """Schema 1 stored a failed rail test's error count (1) as 1.0 Gb/s."""
+    path = tmp_path / "h.db"
+    db = sqlite3.connect(path)
+    from sparkctl.health.store import _SCHEMA_V1
+
+    db.executescript(_SCHEMA_V1)
+    db.execute("INSERT INTO runs VALUES (1, 'x', 1000, 1, 'degraded', 't', 'health', ?)",
+               (V1_REPORT,))
+    for subject, value in (("spark-1/enp1s0f1np1 -> spark-2/enp1s0f1np1", 1.0),
+                           ("spark-2/enp1s0f1np1 -> spark-1/enp1s0f1np1", 1.98)):
+        db.execute("INSERT INTO samples VALUES (1, 1000, 'rail_bandwidth_gbps', '{}', ?, ?, "
+                   "'Gb/s')", (subject, value))
+    db.execute("INSERT INTO samples VALUES (1, 1000, 'node_up', '{}', 'spark-1', 1.0, NULL)")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with HistoryStore(path) as store:
+        assert store.schema_version == 2
+        rows = store.db.execute("SELECT metric, subject, value, ok FROM samples "
+                                "ORDER BY metric, subject").fetchall()
+    assert rows == [("node_up", "spark-1", 1.0, 1),
+                    ("rail_bandwidth_gbps", "spark-2/enp1s0f1np1 -> spark-1/enp1s0f1np1", 1.98,
+                     1)]
+
+
+def test_a_value_and_ok_cannot_disagree(tmp_path):
+    with HistoryStore(tmp_path / "h.db") as store:
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db.execute("INSERT INTO samples VALUES (1, 1, 'm', '{}', 's', 1.0, NULL, 0)")

@@ -5,9 +5,8 @@ import threading
 import time
 
 import pytest
-import yaml
 
-from sparkctl.probe.hosts import SshEndpoint, endpoints_from_inventory
+from sparkctl.probe.hosts import SshEndpoint
 from sparkctl.probe.ssh import ProbePool, RemoteProcess
 
 
@@ -74,16 +73,11 @@ def test_remote_process_without_session_reports_its_error():
     assert result.error == "unreachable: gone" and result.exit_status is None
 
 
-def test_endpoints_from_inventory_read_lab_ssh_settings(tmp_path):
-    inventory = {"all": {"children": {"sparks": {
-        "hosts": {
-            "b": {"ansible_host": "10.0.0.2", "sparkctl_node_index": 1},
-            "a": {"ansible_host": "10.0.0.1", "sparkctl_node_index": 0, "ansible_port": 2222,
-                  "ansible_ssh_common_args": "-o UserKnownHostsFile=/x/known -o "
-                                             "StrictHostKeyChecking=yes"}},
-        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": "/x/key"}}}}}
-    (tmp_path / "inv.yml").write_text(yaml.safe_dump(inventory))
-    endpoints = endpoints_from_inventory(inventory)
-    assert [e.name for e in endpoints] == ["a", "b"]
-    assert endpoints[0] == SshEndpoint("a", "10.0.0.1", 2222, "root", "/x/key", "/x/known")
-    assert endpoints[1].known_hosts is None and endpoints[1].port == 22
+def test_a_run_that_gives_up_on_connecting_closes_the_late_session(silent_server):
+    """A deadline earlier than the handshake timeouts: the pool returns at the deadline."""
+    started = time.monotonic()
+    with ProbePool([SshEndpoint("n0", "127.0.0.1", silent_server, user="root")],
+                   connect_timeout=5, deadline=time.monotonic() + 0.5) as pool:
+        assert time.monotonic() - started < 1.0
+        assert "did not complete the SSH handshake in time" in pool.failures["n0"]
+        assert not pool.reachable("n0")

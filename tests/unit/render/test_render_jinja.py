@@ -6,8 +6,7 @@ import jinja2
 import pytest
 
 from sparkctl.errors import InputError
-from sparkctl.render.bundle import content_dir, render_previews, role_defaults
-from sparkctl.render.inventory import build_inventory
+from sparkctl.render.bundle import content_dir, previews_for, role_defaults
 from sparkctl.render.jinja import render_file, strict_environment
 from sparkctl.targets import resolve_target
 
@@ -21,13 +20,14 @@ def test_strict_environment_refuses_missing_variables():
 
 
 def test_missing_variable_is_an_input_error_naming_template_and_variable():
-    inventory = build_inventory(resolve_target(topology="direct").cluster)
-    del inventory["all"]["children"]["sparks"]["vars"]["sparkctl_mtu"]
-    for host in inventory["all"]["children"]["sparks"]["hosts"].values():
-        for iface in host["sparkctl_interfaces"]:
+    target = resolve_target(topology="direct")
+    hostvars = {name: dict(hvars) for name, hvars in target.hostvars.items()}
+    for hvars in hostvars.values():
+        del hvars["sparkctl_mtu"]
+        for iface in hvars["sparkctl_interfaces"]:
             del iface["mtu"]
     with pytest.raises(InputError) as err:
-        render_previews(inventory, ROLES)
+        previews_for(hostvars, {"all": target.node_names, "sparks": target.node_names}, ROLES)
     assert "40-sparkctl.yaml.j2" in str(err.value) and "mtu" in str(err.value)
 
 

@@ -5,17 +5,16 @@ from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.errors import InputError
 from sparkctl.render.inventory import build_inventory
 from sparkctl.targets import resolve_target
-from sparkctl.validate import table
-from sparkctl.validate.context import context_from_target
+from sparkctl.validate import collective, table
+from sparkctl.validate.runner import ValidateOptions, validate_run
 
 
-def test_context_from_builtin(make_context):
-    ctx = make_context("switch4", 4)
-    assert [n.name for n in ctx.nodes] == ["spark-1", "spark-2", "spark-3", "spark-4"]
-    assert ctx.data_netdevs("spark-1") == ["enp1s0f1np1", "enP2p1s0f1np1"]
-    assert ctx.rails_shared_by_all()
-    assert ctx.owner_of("192.168.101.3")[0] == "spark-3"
-    assert not ctx.is_lab
+def test_target_from_builtin(make_context):
+    target = make_context("switch4", 4)
+    assert [n.name for n in target.nodes] == ["spark-1", "spark-2", "spark-3", "spark-4"]
+    assert collective.data_netdevs(target, "spark-1") == ["enp1s0f1np1", "enP2p1s0f1np1"]
+    assert collective.rails_shared_by_all(target)
+    assert target.platform.has_rdma and target.platform.link_speed_mbps == 200_000
 
 
 def write_inventory(tmp_path, topology, n, **group_vars):
@@ -32,22 +31,24 @@ def test_inventory_plan_is_read_from_the_inventory(tmp_path):
     first = data["all"]["children"]["sparks"]["hosts"]["s0"]["sparkctl_interfaces"][0]
     first["address"] = "10.9.9.1/24"  # what provisioning applied wins over a re-plan
     path.write_text(yaml.safe_dump(data))
-    ctx = context_from_target(resolve_target(inventory=path))
-    names = {str(i.address) for i in ctx.node("s0").interfaces}
+    target = resolve_target(inventory=path)
+    names = {str(i.address) for i in target.node("s0").interfaces}
     assert "10.9.9.1/24" in names
 
 
-def test_lab_inventory_without_rate_is_an_input_error(tmp_path):
+def test_lab_inventory_without_rate_cannot_judge_rails(tmp_path):
     path = write_inventory(tmp_path, "switch2", 2)
     data = yaml.safe_load(path.read_text())
     data["all"]["children"]["sparks"]["vars"]["sparkctl_platform"] = "lab"
     path.write_text(yaml.safe_dump(data))
+    target = resolve_target(inventory=path)
+    assert not target.platform.has_rdma and target.platform.link_speed_mbps is None
     with pytest.raises(InputError, match="sparkctl_lab_rate_mbit"):
-        context_from_target(resolve_target(inventory=path))
+        validate_run(target, ValidateOptions(phases=("rails",), budget_s=5))
     data["all"]["children"]["sparks"]["vars"]["sparkctl_lab_rate_mbit"] = 2000
     path.write_text(yaml.safe_dump(data))
-    ctx = context_from_target(resolve_target(inventory=path))
-    assert ctx.is_lab and ctx.lab.rate_mbit == 2000
+    platform = resolve_target(inventory=path).platform
+    assert platform.rail_expectation.minimum == 1.8 and platform.rail_parallel == 2
 
 
 def test_malformed_inventory_interface_names_host(tmp_path):
@@ -56,7 +57,7 @@ def test_malformed_inventory_interface_names_host(tmp_path):
     del data["all"]["children"]["sparks"]["hosts"]["s1"]["sparkctl_interfaces"][0]["mtu"]
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(InputError, match="host s1, sparkctl_interfaces\\[0\\]"):
-        context_from_target(resolve_target(inventory=path))
+        resolve_target(inventory=path)
 
 
 def check(cid, subject):

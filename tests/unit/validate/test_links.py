@@ -45,10 +45,20 @@ def test_speed_200g_passes_100g_is_autoneg_signature():
     assert links.check_speed("spark-1", iface(), up(), 200_000).verdict is Verdict.PASS
     slow = links.check_speed("spark-1", iface(), up(speed_mbps=100_000), 200_000)
     assert slow.verdict is Verdict.DEGRADED and "autonegotiated 100G" in slow.diagnosis
-    assert links.check_speed("spark-1", iface(), up(speed_mbps=10_000), 10_000).verdict \
-        is Verdict.PASS  # the lab's veth figure
     nolink = links.check_speed("spark-1", iface(), up(carrier=0, speed_mbps=-1), 200_000)
     assert nolink.verdict is Verdict.FAIL
+
+
+def test_lab_link_speed_is_info_not_a_pass_that_cannot_fail():
+    """A veth reports a fixed 10000 Mb/s whatever it carries: the lab Platform has no link
+    speed to judge, so the check reports the figure as `info` and says why."""
+    from sparkctl.platform import lab_platform
+
+    lab = lab_platform(2000)
+    result = links.check_speed("spark-1", iface(), up(speed_mbps=10_000), lab.link_speed_mbps,
+                               lab.link_speed_note)
+    assert result.verdict is Verdict.INFO and result.measured == 10_000
+    assert result.expected is None and "rail.bandwidth measures" in result.diagnosis
 
 
 def test_mtu_names_the_end_that_differs():

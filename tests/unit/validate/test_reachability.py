@@ -69,8 +69,14 @@ def test_tcp_refused_with_listener_up_is_a_reject_rule_at_the_server():
 
 
 def test_tcp_unreachable_listener_and_local_errors():
+    # the peer cannot be reached: not measured (its node.ssh fails), no invented value
     down = R.judge_tcp("spark-1", iface(), PEER, None, None, "unreachable: refused", True)
-    assert down.verdict is Verdict.FAIL and down.measured == "unreachable"
+    assert down.verdict is Verdict.SKIPPED and down.measured is None
+    assert "unreachable: refused" in down.diagnosis
+    # the peer answers but its listener would not start: a failed measurement
+    broken = R.judge_tcp("spark-1", iface(), PEER, None, None, "the TCP listener did not start",
+                         True)
+    assert broken.verdict is Verdict.FAIL
     local = R.judge_tcp("spark-1", iface(), PEER, tcp("error: Cannot assign requested address"),
                         R.ListenerReport(), None, True)
     assert "firewall" not in local.diagnosis and "link.address" in local.hint

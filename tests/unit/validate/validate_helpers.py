@@ -1,10 +1,11 @@
-"""Plans and contexts for validate's unit tests (real topology model, no network)."""
+"""Plans and targets for validate's unit tests (real topology model, no network)."""
 
+import dataclasses
 from ipaddress import IPv4Address, IPv4Interface
 
-from sparkctl.targets import resolve_target
+from sparkctl.cluster import Cluster
+from sparkctl.targets import Target, resolve_target, target_from_cluster
 from sparkctl.topology.addressing import InterfacePlan, Peer
-from sparkctl.validate.context import LabShaping, ValidationContext
 
 
 def iface(node="spark-1", name="enp1s0f1np1", address="192.168.100.1/24", mtu=9000,
@@ -16,16 +17,14 @@ def iface(node="spark-1", name="enp1s0f1np1", address="192.168.100.1/24", mtu=90
                          segment="test")
 
 
-def context_for(topology: str, n: int, *, lab_rate: float | None = None) -> ValidationContext:
-    """A ValidationContext for a built-in topology (what `validate` builds from a target)."""
-    from sparkctl.validate.context import context_from_target
-
+def context_for(topology: str, n: int, *, lab_rate: float | None = None) -> Target:
+    """The Target `validate` resolves for a built-in topology; with `lab_rate`, a lab one
+    (platform lab, links shaped to lab_rate Mbit/s)."""
     hosts = ",".join(f"spark-{i + 1}" for i in range(n))
-    ctx = context_from_target(resolve_target(topology=topology, hosts=hosts))
-    if lab_rate is not None:
-        ctx = ValidationContext(ctx.description, ctx.topology, "lab", ctx.mtu, ctx.nodes,
-                                LabShaping(lab_rate, 200_000 / lab_rate), ctx.gid_index,
-                                ctx.hostfile)
-    return ctx
-
-
+    target = resolve_target(topology=topology, hosts=hosts)
+    if lab_rate is None:
+        return target
+    spec = dataclasses.replace(target.cluster.spec, platform="lab")
+    return target_from_cluster(Cluster.from_spec(spec), target.description,
+                               {"sparkctl_lab_rate_mbit": lab_rate,
+                                "sparkctl_lab_scale": 200_000 / lab_rate})
