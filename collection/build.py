@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 # What comes from collection/ itself; the build script stays out of the artifact.
 OWN = ("galaxy.yml", "README.md", "CHANGELOG.md", "meta", "plugins")
-PLAYBOOKS = ("site.yml", "runtime.yml")
+PLAYBOOKS = ("site.yml", "runtime.yml", "uninstall.yml", "network_restore.yml")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "molecule", ".pytest_cache")
 
 

@@ -72,6 +72,7 @@ def _register() -> None:
         runtime,
         sync,
         topology,
+        undo,
         validate,
     )
 
@@ -90,6 +91,7 @@ def _register() -> None:
     app.command("plan")(plan.plan)
     app.add_typer(runtime.app, name="runtime")
     app.command("sync")(sync.sync)
+    undo.register(app)  # network restore, uninstall
 
 
 _register()

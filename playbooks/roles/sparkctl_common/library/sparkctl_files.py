@@ -40,6 +40,20 @@ options:
     type: list
     elements: dict
     default: []
+  record:
+    description: >-
+      Things other tasks of the role create, for the uninstall manifest: items with C(kind)
+      (C(tree), C(file), C(unit) or C(package)), C(path) or C(name) (or C(names), a list),
+      optional C(group) (what C(sparkctl uninstall --keep-GROUP) leaves). A tree or file is
+      recorded only while it does not exist yet (sparkctl never claims what was there before it).
+    type: list
+    elements: dict
+    default: []
+  manifest:
+    description: >-
+      The uninstall manifest this run adds to. Default - /var/lib/sparkctl/manifest.json as
+      root, ~/.local/state/sparkctl/manifest.json as any other user.
+    type: path
 author: sparkctl
 """
 
@@ -52,6 +66,8 @@ changed_paths:
 """
 
 import grp
+import hashlib
+import json
 import os
 import pwd
 import shlex
@@ -59,13 +75,86 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+SYSTEM_MANIFEST = "/var/lib/sparkctl/manifest.json"
+USER_MANIFEST = "~/.local/state/sparkctl/manifest.json"
+
+
+def manifest_path(given=None):
+    if given:
+        return os.path.expanduser(given)
+    return SYSTEM_MANIFEST if os.geteuid() == 0 else os.path.expanduser(USER_MANIFEST)
+
+
+def entry_key(entry):
+    return "|".join(str(entry.get(k, "")) for k in ("kind", "path", "name", "marker", "line"))
+
+
+class Manifest:
+    """What sparkctl created on this node, in creation order, for `sparkctl uninstall`.
+    An entry is added once (the first time sparkctl changes that thing) and says whether
+    the thing existed before; a file that did is backed up next to the manifest."""
+
+    def __init__(self, path):
+        self.path = path
+        self.new = []
+        try:
+            with open(path, encoding="utf-8") as handle:
+                self.data = json.load(handle)
+        except FileNotFoundError:
+            self.data = {"format": 1, "entries": []}
+        self.keys = {entry_key(e) for e in self.data["entries"]}
+
+    def add(self, entry, backup_text=None):
+        key = entry_key(entry)
+        if key in self.keys:
+            return
+        if backup_text is not None:
+            entry["backup"] = hashlib.sha256(entry["path"].encode()).hexdigest()[:16]
+            entry["_backup_text"] = backup_text
+        self.keys.add(key)
+        self.new.append(entry)
+
+    def save(self):
+        if not self.new:
+            return
+        directory = os.path.dirname(self.path)
+        # The manifest's own directories are sparkctl's too (parents first).
+        created, parent = [], directory
+        while parent and parent != "/" and not os.path.isdir(parent):
+            created.insert(0, parent)
+            parent = os.path.dirname(parent)
+        self.new[:0] = [{"kind": "directory", "path": d, "existed": False} for d in created
+                        if entry_key({"kind": "directory", "path": d}) not in self.keys]
+        os.makedirs(os.path.join(directory, "backups"), mode=0o700, exist_ok=True)
+        for entry in self.new:
+            text = entry.pop("_backup_text", None)
+            if text is not None:
+                _atomic(os.path.join(directory, "backups", entry["backup"]), text, 0o600)
+        self.data["entries"].extend(self.new)
+        _atomic(self.path, json.dumps(self.data, indent=1) + "\n", 0o600)
+
+
+def _atomic(path, text, mode):
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                               dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
 
 class Converger:
-    def __init__(self, module):
+    def __init__(self, module, manifest=None):
         self.module = module
         self.check = module.check_mode
         self.changed = []
         self.diffs = []
+        self.manifest = manifest
 
     # -- helpers -------------------------------------------------------------------------
     def _mode(self, item):
@@ -135,8 +224,21 @@ class Converger:
         finally:
             os.unlink(tmp)
 
-    def _converge_text(self, path, before, after, item, secret=False):
+    def _record(self, entry, backup_text=None):
+        if self.manifest is not None and not self.check:
+            self.manifest.add(entry, backup_text)
+
+    def _converge_text(self, path, before, after, item, secret=False, entry=None):
         if before != after:
+            if entry is not None:
+                self._record({**entry, "path": path, "file_existed": before is not None})
+            else:
+                entry = {"kind": "file", "path": path, "existed": before is not None}
+                if before is not None:
+                    st = os.stat(path)
+                    entry.update(mode=f"{st.st_mode & 0o7777:04o}", uid=st.st_uid,
+                                 gid=st.st_gid)
+                self._record(entry, backup_text=before)
             self._validate(item, after)
             self.changed.append(path)
             self.diffs.append({
@@ -153,6 +255,7 @@ class Converger:
         path = os.path.expanduser(item["path"])
         if not os.path.isdir(path):
             self.changed.append(path)
+            self._record({"kind": "directory", "path": path, "existed": False})
             if not self.check:
                 os.makedirs(path, exist_ok=True)
                 mode = self._mode(item)
@@ -176,7 +279,8 @@ class Converger:
             after = text
         else:
             after = text + ("" if not text or text.endswith("\n") else "\n") + item["line"] + "\n"
-        self._converge_text(path, before, after, item)
+        self._converge_text(path, before, after, item,
+                            entry={"kind": "line", "line": item["line"]})
 
     def block(self, item):
         path = os.path.expanduser(item["path"])
@@ -195,16 +299,34 @@ class Converger:
             after = new + text
         else:
             after = text + ("" if not text or text.endswith("\n") else "\n") + new
-        self._converge_text(path, before, after, item)
+        self._converge_text(path, before, after, item,
+                            entry={"kind": "block", "marker": item["marker"]})
+
+    def recorded(self, item):
+        """Something another task creates: claimed only while it does not exist yet (a
+        package: while dpkg does not have it installed; the role passes that)."""
+        if item.get("names"):
+            for name in item["names"]:
+                self.recorded({**{k: v for k, v in item.items() if k != "names"},
+                               "name": name})
+            return
+        entry = {k: item[k] for k in ("kind", "path", "name", "group") if item.get(k)}
+        if entry.get("path"):
+            entry["path"] = os.path.expanduser(entry["path"])
+            if os.path.lexists(entry["path"]):
+                return
+        self._record(entry)
 
 
 def main():
-    kinds = ("directories", "files", "lines", "blocks")
-    module = AnsibleModule(
-        argument_spec={k: {"type": "list", "elements": "dict", "default": []} for k in kinds},
-        supports_check_mode=True,
-    )
-    converger = Converger(module)
+    kinds = ("directories", "files", "lines", "blocks", "record")
+    spec = {k: {"type": "list", "elements": "dict", "default": []} for k in kinds}
+    spec["manifest"] = {"type": "path", "default": None}
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    manifest = Manifest(manifest_path(module.params["manifest"]))
+    converger = Converger(module, manifest)
+    for item in module.params["record"]:
+        converger.recorded(item)
     for item in module.params["directories"]:
         converger.directory(item)
     for item in module.params["files"]:
@@ -213,6 +335,8 @@ def main():
         converger.line(item)
     for item in module.params["blocks"]:
         converger.block(item)
+    if not module.check_mode:
+        manifest.save()
     result = {"changed": bool(converger.changed), "changed_paths": converger.changed}
     if converger.diffs:
         result["diff"] = converger.diffs

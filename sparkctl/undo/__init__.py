@@ -1,0 +1,1 @@
+"""Undo what sparkctl did on the nodes: the network journal and the uninstall manifest."""
