@@ -31,6 +31,7 @@ _FILES_PLAY = """\
   tasks:
     - name: Converge
       sparkctl_files:
+        manifest: "{{ out }}/manifest.json"  # not the controller's /var/lib/sparkctl
         directories: [{path: "{{ out }}/d", mode: "0750"}]
         files:
           - {path: "{{ out }}/d/secret", content: "s3cret\\n", mode: "0600", secret: true}

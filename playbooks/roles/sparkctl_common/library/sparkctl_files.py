@@ -231,7 +231,10 @@ class Converger:
     def _converge_text(self, path, before, after, item, secret=False, entry=None):
         if before != after:
             if entry is not None:
-                self._record({**entry, "path": path, "file_existed": before is not None})
+                entry = {**entry, "path": path, "file_existed": before is not None}
+                if before is not None:  # a mode fixed for sshd goes back too
+                    entry["mode"] = f"{os.stat(path).st_mode & 0o7777:04o}"
+                self._record(entry)
             else:
                 entry = {"kind": "file", "path": path, "existed": before is not None}
                 if before is not None:

@@ -119,8 +119,8 @@ class Undo:
         if not entry.get("file_existed") and not after.strip():
             self.unlink(path, "sparkctl created it; nothing else is in it")
             return
-        st = os.stat(path)
-        self.write(path, after, st.st_mode & 0o7777)
+        mode = int(entry["mode"], 8) if entry.get("mode") else os.stat(path).st_mode & 0o7777
+        self.write(path, after, mode)
         what = entry.get("marker") or entry.get("line", "")[:40]
         self.removed.append(f"{path}: removed sparkctl's {entry['kind']} {what!r}")
 
@@ -234,7 +234,14 @@ def main():
     if undo.daemon_reload and not module.check_mode:
         module.run_command(["systemctl", "daemon-reload"], check_rc=False)
     if kept:
-        undo.write(path, json.dumps({"format": 1, "entries": kept}, indent=1) + "\n", 0o600)
+        # The manifest stays for what was kept, and so do the directories that hold it.
+        holders = {os.path.dirname(path)}
+        while os.path.dirname(min(holders, key=len)) not in ("", "/"):
+            holders.add(os.path.dirname(min(holders, key=len)))
+        own = [e for e in todo if e["kind"] == "directory" and e["path"] in holders]
+        todo = [e for e in todo if e not in own]
+        undo.write(path, json.dumps({"format": 1, "entries": own + kept}, indent=1) + "\n",
+                   0o600)
     else:
         backups = os.path.join(os.path.dirname(path), "backups")
         if os.path.isdir(backups) and not module.check_mode:
