@@ -96,8 +96,9 @@ def _finish(action, run, target, request) -> None:
 
     from sparkctl.provision.progress import RichProgress, print_summary
 
-    result = run(target, request, RichProgress(Console(stderr=True)))
-    print_summary(Console(), result)
+    verb = {"uninstall": "uninstalling", "network restore": "restoring the network of"}[action]
+    result = run(target, request, RichProgress(Console(stderr=True), action=verb))
+    print_summary(Console(), result, action)
     if result.status == "canceled":
         typer.echo(f"sparkctl: interrupted; stopped the {action}. Re-run the same command: "
                    "what is already undone is not undone again.", err=True)

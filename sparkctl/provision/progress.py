@@ -21,8 +21,9 @@ _STYLE = {"waiting": "dim", "running": "cyan", "done": "green", "failed": "red",
 
 
 class RichProgress(ProgressObserver):
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, action: str = "provisioning") -> None:
         self.console = console or Console(stderr=True)
+        self.action = action
         self.live = self.console.is_terminal
         self._progress: Progress | None = None
         self._ids: dict[str, int] = {}
@@ -30,7 +31,7 @@ class RichProgress(ProgressObserver):
 
     def start(self, hosts: tuple[str, ...], tasks_per_host: int, run_dir: Path) -> None:
         self._total = tasks_per_host
-        self.console.print(f"provisioning {len(hosts)} node{'s' if len(hosts) != 1 else ''}: "
+        self.console.print(f"{self.action} {len(hosts)} node{'s' if len(hosts) != 1 else ''}: "
                            f"{', '.join(hosts)}  (run record: {run_dir})")
         if not self.live:
             return
@@ -72,8 +73,8 @@ class RichProgress(ProgressObserver):
             self._progress.stop()
 
 
-def summary_table(result: RunResult) -> Table:
-    table = Table(title=f"provisioning {result.status} in {result.duration_s:.1f} s",
+def summary_table(result: RunResult, action: str = "provisioning") -> Table:
+    table = Table(title=f"{action} {result.status} in {result.duration_s:.1f} s",
                   title_justify="left")
     for column in ("host", "ok", "changed", "failed", "unreachable", "skipped"):
         table.add_column(column, justify="left" if column == "host" else "right")
@@ -116,8 +117,8 @@ def print_diffs(console: Console, result: RunResult) -> None:
             console.print(escape(text.rstrip("\n")), highlight=False, soft_wrap=True)
 
 
-def print_summary(console: Console, result: RunResult) -> None:
-    console.print(summary_table(result))
+def print_summary(console: Console, result: RunResult, action: str = "provisioning") -> None:
+    console.print(summary_table(result, action))
     for line in failure_lines(result):
         style = "red" if not line.startswith(" ") else None
         console.print(escape(line), style=style, soft_wrap=True, highlight=False)
