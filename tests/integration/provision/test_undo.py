@@ -60,8 +60,11 @@ print(json.dumps({"paths": out, "net": net, "earlyoom": pkg}))
 def console(*argv: str):
     """A root command on the node's console (no SSH, no sudo: works whatever the network
     and the sudoers say)."""
-    return sparkctl("lab", "console", "--name", LAB, "--timeout", "60", NODE, "--", *argv,
-                    check=False, timeout=90)
+    import shlex
+
+    # The console runs `sh -c` on its words joined: one word, quoted for sh.
+    return sparkctl("lab", "console", "--name", LAB, "--timeout", "60", NODE, "--",
+                    shlex.join(argv), check=False, timeout=90)
 
 
 def snapshot(lab) -> dict:
