@@ -27,6 +27,17 @@ LabOpt = Annotated[str | None, typer.Option(
     "--lab", help="Name of a running simulated cluster (`sparkctl lab up`).")]
 
 
+class JunitDegraded(str, Enum):
+    fail = "fail"
+    warn = "warn"
+
+
+JunitDegradedOpt = Annotated[JunitDegraded, typer.Option(
+    "--junit-degraded", help="With --format junit: report degraded checks as failures (fail) "
+                             "or as passing testcases with a warning (warn); the exit code is "
+                             "1 either way.")]
+
+
 def target_from_options(topology: str | None, hosts: str | None, cluster: Path | None,
                         inventory: Path | None, lab: str | None) -> Target:
     # Lazy: the graph model (networkx) costs ~0.1 s to import; --help should not pay it.

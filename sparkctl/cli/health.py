@@ -19,6 +19,8 @@ from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
     InventoryOpt,
+    JunitDegraded,
+    JunitDegradedOpt,
     LabOpt,
     OutputOpt,
     TopologyOpt,
@@ -62,6 +64,7 @@ def health(
         "--format", "-f", help="table, json, prometheus (node_exporter textfile) or junit."
     )] = HealthFormat.table,
     output: OutputOpt = None,
+    junit_degraded: JunitDegradedOpt = JunitDegraded.fail,
     db: DbOpt = None,
     no_history: Annotated[bool, typer.Option(
         "--no-history", help="Neither read nor write the history database.")] = False,
@@ -118,7 +121,8 @@ def health(
     log = (lambda m: typer.echo(f"health: {m}", err=True)) if verbose else None
     run = health_target(target, request, log)
     color = output is None and not quiet and sys.stdout.isatty()
-    emit(exporters.render(run, output_format.value, color=color), output, quiet=quiet,
+    emit(exporters.render(run, output_format.value, color=color,
+                          junit_degraded=junit_degraded.value), output, quiet=quiet,
          summary=exporters.summary_line(run), healthy=run.report.verdict == "pass")
     finish_run(run.report, "health")
 

@@ -12,6 +12,8 @@ from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
     InventoryOpt,
+    JunitDegraded,
+    JunitDegradedOpt,
     LabOpt,
     OutputOpt,
     TopologyOpt,
@@ -45,6 +47,7 @@ def validate(
     output_format: ValidateFormat = typer.Option(ValidateFormat.table, "--format",
                                                  help="table, json or junit."),
     output: OutputOpt = None,
+    junit_degraded: JunitDegradedOpt = JunitDegraded.fail,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when every check "
                                "passes, one line otherwise (the -o file is still written)."),
     budget: float = typer.Option(None, "--budget", callback=number(5.0, 86400.0),
@@ -97,7 +100,7 @@ def validate(
     report = run.report
     color = output is None and not quiet and _is_terminal()
     emit(render(report, output_format.value, target.description, color=color,
-                not_applicable=run.not_applicable),
+                not_applicable=run.not_applicable, junit_degraded=junit_degraded.value),
          output, quiet=quiet, summary=summary_line(report, target.description),
          healthy=report.verdict == "pass")
     finish_run(report, "validate")

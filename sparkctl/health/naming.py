@@ -1,0 +1,42 @@
+"""What tells one cluster's monitoring apart from another's on the same controller: the
+`cluster` label of every exported series, the timer/cron name and the textfile's name.
+
+The id is the cluster store's (sparkctl.bootstrap.store: `sparkctl_cluster_id` in the
+inventory, else the id bootstrap/provision gave the target). `health install` creates the
+store entry when there is none, so the timer, its textfile and the label agree from then on.
+A target nothing has named yet gets its cluster name plus a short hash of where it is
+declared: stable, and different for two `ring3` clusters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+TIMER_PREFIX = "sparkctl-health"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def cluster_id(target, *, create: bool = False) -> str:
+    from sparkctl.bootstrap.store import declared_id, open_store
+
+    declared = declared_id(target)
+    if declared:
+        return declared
+    store = open_store(target, create=create)
+    if store is not None:
+        return store.id
+    digest = hashlib.sha256(target.key.encode()).hexdigest()[:8]
+    name = _UNSAFE.sub("-", target.cluster.spec.name or "cluster")
+    return f"{name}-{digest}"
+
+
+def timer_name(cid: str) -> str:
+    """systemd unit base name and /etc/cron.d file name. Debian's cron skips files in
+    /etc/cron.d whose names hold anything but letters, digits, `_` and `-` (run-parts
+    names, cron(8)), so an id's dots become `_`."""
+    return f"{TIMER_PREFIX}-{re.sub(r'[^A-Za-z0-9_-]', '_', cid)}"
+
+
+def textfile_name(cid: str) -> str:
+    return f"sparkctl-{cid}.prom"
