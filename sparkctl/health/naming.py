@@ -31,6 +31,16 @@ def cluster_id(target, *, create: bool = False) -> str:
     return f"{name}-{digest}"
 
 
+def checked_cluster_id(text: str) -> str:
+    from sparkctl.bootstrap.store import _ID
+    from sparkctl.errors import InputError
+
+    if not _ID.match(text):
+        raise InputError(f"--cluster-id {text!r} is not a valid id",
+                         hint="use 1-64 letters, digits, '.', '_' or '-'")
+    return text
+
+
 def timer_name(cid: str) -> str:
     """systemd unit base name and /etc/cron.d file name. Debian's cron skips files in
     /etc/cron.d whose names hold anything but letters, digits, `_` and `-` (run-parts

@@ -41,6 +41,7 @@ class HealthOptions:
     regression: RegressionPolicy = RegressionPolicy()
     started: float | None = None  # time.monotonic() the budget counts from (None: now)
     rail_base_port: int | None = None
+    cluster_id: str | None = None  # the exported `cluster` label (None: naming.cluster_id)
 
 
 @dataclass
@@ -93,8 +94,23 @@ def run_health(target, options: HealthOptions, store: HistoryStore | None,
     samples = _node_up_samples(session, report) + samples
     if store is not None:
         report = report.with_checks(regression_checks(samples, store, key, options.regression))
-    return HealthRun(report, samples, session.not_applicable, key, cluster=cluster_id(target),
+    return HealthRun(report, samples, session.not_applicable, key,
+                     cluster=options.cluster_id or cluster_id(target),
                      platform=target.platform.name, rail_floor_gbps=_rail_floor(target))
+
+
+def probe_due(db: Path | None, key: str, every: int | None) -> bool:
+    """`--probe-every N`: probe when the N-1 runs since the target's newest rail
+    bandwidth sample (from a probe or a validate) did not, or when it has none yet."""
+    if not every:
+        return False
+    if every == 1 or db is None or not db.exists():
+        return True
+    from sparkctl.health.samples import RAIL_BANDWIDTH
+
+    with HistoryStore(db, retention_days=0) as store:
+        since = store.runs_since_sample(RAIL_BANDWIDTH, target=key)
+    return since is None or since >= every - 1
 
 
 def _rail_floor(target) -> float | None:
