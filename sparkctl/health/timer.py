@@ -97,6 +97,12 @@ def health_command(sparkctl_bin: str, args: list[str], textfile_dir: Path, clust
     return shlex.join(argv)
 
 
+def node_inventory_path(cid: str) -> str:
+    """Where --on node copies the inventory: one per cluster, so a node in two clusters'
+    schedules keeps both."""
+    return f"/etc/sparkctl/health-inventory-{cid}.yml"
+
+
 def install(target, *, every: str, on: str, textfile_dir: Path,
             sparkctl_bin: str | None, require_binary: bool = True,
             check: bool = False, become_password=None,
@@ -111,8 +117,9 @@ def install(target, *, every: str, on: str, textfile_dir: Path,
         if inventory[0] != "--inventory":
             raise InputError("--on node copies the inventory to every node; give --inventory "
                              "or --lab")
-        args = ["--inventory", "/etc/sparkctl/health-inventory.yml"]
-        extra = {"health_timer_inventory_src": inventory[1]}
+        dest = node_inventory_path(cid)
+        args = ["--inventory", dest]
+        extra = {"health_timer_inventory_src": inventory[1], "health_timer_inventory_dest": dest}
     else:
         binary = sparkctl_bin or shutil.which("sparkctl") or str(Path(sys.argv[0]).resolve())
         args, extra = target_args(target), {}
@@ -138,10 +145,11 @@ def uninstall(target, *, on: str, check: bool = False,
               become_password=None) -> TimerResult:
     from sparkctl.health.naming import cluster_id, timer_name
 
-    variables = {"health_timer_state": "absent",
-                 "health_timer_name": timer_name(cluster_id(target))}
+    cid = cluster_id(target)
+    variables = {"health_timer_state": "absent", "health_timer_name": timer_name(cid)}
     if on == "node":
         variables["health_timer_inventory_src"] = "copied"
+        variables["health_timer_inventory_dest"] = node_inventory_path(cid)
     return _apply(target, on, variables, "removed", become_password, check)
 
 

@@ -1,4 +1,5 @@
-"""Lab fixtures for health: one switch4 lab for the module, provisioned with the real roles."""
+"""Lab fixtures for health: one switch4 and one ring3 lab, provisioned with the real roles;
+session-scoped, so the two-cluster test finds both up side by side without a lab of its own."""
 
 from __future__ import annotations
 
@@ -40,11 +41,11 @@ def provisioned_lab(name: str, topology: str):
         sparkctl("lab", "down", "--name", name, timeout=120)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def switch4_lab():
     yield from provisioned_lab("hlt4", "switch4")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ring3_lab():
     yield from provisioned_lab("hlt3", "ring3")
