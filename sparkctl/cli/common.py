@@ -104,7 +104,13 @@ class DataFormat(str, Enum):
     json = "json"
 
 
-def print_json(data: Any, output: Path | None = None) -> None:
+def print_json(data: Any, output: Path | None = None, *, kind: str | None = None) -> None:
+    """JSON on stdout (or atomically to `output`); with `kind`, the versioned document
+    (sparkctl.outputs: schema_version, the shipped schema data/schemas/<kind>.json)."""
+    if kind is not None:
+        from sparkctl.outputs import versioned
+
+        data = versioned(kind, data)
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
     if output is None:
         sys.stdout.write(text)

@@ -191,7 +191,7 @@ def history(
         if output_format is HistoryFormat.json:
             from sparkctl.cli.common import print_json
 
-            print_json(hist.history_dict(store, query))
+            print_json(hist.history_dict(store, query), kind="health-history")
         else:
             hist.print_history(store, query)
             if plot is not None:

@@ -101,7 +101,7 @@ def status(name: NameOpt = "lab", format: FormatOpt = DataFormat.table) -> None:
 
     data = lab_status(name)
     if format == DataFormat.json:
-        print_json(data)
+        print_json(data, kind="lab-status")
         return
     from rich.console import Console
     from rich.table import Table
@@ -138,7 +138,7 @@ def list_labs(format: FormatOpt = DataFormat.table) -> None:
 
     rows = lab_list()
     if format == DataFormat.json:
-        print_json(rows)
+        print_json(rows, kind="lab-list")
         return
     if not rows:
         _echo("no labs; start one with `sparkctl lab up --topology ring3`")
@@ -251,7 +251,7 @@ def shims(format: FormatOpt = DataFormat.table) -> None:
 
     rows = [{"kind": k, "what": w, "where": p, "why": y} for k, w, p, y in shim_table()]
     if format == DataFormat.json:
-        print_json(rows)
+        print_json(rows, kind="lab-shims")
         return
     from rich.console import Console
     from rich.table import Table

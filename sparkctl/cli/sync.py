@@ -79,7 +79,7 @@ def _emit(report, output_format: DataFormat, output: Path | None) -> None:
     from sparkctl.cli.common import print_json
 
     if output_format is DataFormat.json:
-        print_json(report.to_dict(), output)
+        print_json(report.to_dict(), output, kind="sync")
         return
     from sparkctl.sync.display import table_text
 

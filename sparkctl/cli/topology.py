@@ -32,7 +32,7 @@ def list_topologies(
     from sparkctl.topology.builtins import BUILTINS
 
     if format == ShowFormat.json:
-        print_json([{"name": t.name, "nodes": t.nodes, "summary": t.summary,
+        print_json(kind="topology-list", data=[{"name": t.name, "nodes": t.nodes, "summary": t.summary,
                      "cabling": t.cabling} for t in BUILTINS.values()])
         return
     from rich.console import Console
@@ -61,7 +61,7 @@ def show(
 
     cluster = resolve_name_or_file(name_or_file, hosts).cluster
     if format == ShowFormat.json:
-        print_json(diagram.to_json(cluster))
+        print_json(diagram.to_json(cluster), kind="topology-show")
     elif format == ShowFormat.dot:
         typer.echo(diagram.to_dot(cluster), nl=False)
     elif format == ShowFormat.mermaid:

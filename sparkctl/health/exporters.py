@@ -72,7 +72,9 @@ def to_prometheus(run: HealthRun, *, now: float | None = None) -> str:
 
 
 def to_json(run: HealthRun) -> str:
-    return json.dumps(run.to_dict(), indent=2) + "\n"
+    from sparkctl.outputs import versioned
+
+    return json.dumps(versioned("health", run.to_dict()), indent=2) + "\n"
 
 
 def to_junit(run: HealthRun, *, degraded: str = "fail") -> str:

@@ -66,7 +66,7 @@ def history_dict(store: HistoryStore, query: HistoryQuery) -> dict:
     runs = store.runs(since_ts=query.since_ts, target=query.target)
     points = select_points(store, query) if query.metrics else []
     return {
-        "db": str(store.path), "schema_version": store.schema_version,
+        "db": str(store.path), "db_schema_version": store.schema_version,
         "runs": [{"id": r.id, "started": r.started, "duration_s": r.duration_s,
                   "verdict": r.verdict, "target": r.target, "source": r.source} for r in runs],
         "points": [{"run_id": p.run_id, "ts": p.ts, "metric": p.metric, "subject": p.subject,

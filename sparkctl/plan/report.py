@@ -97,7 +97,9 @@ def _fit_dict(f: TopologyFit) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2)
+    from sparkctl.outputs import versioned
+
+    return json.dumps(versioned("plan", plan_to_dict(plan)), indent=2)
 
 
 def short_tokens(tokens: int | None) -> str:

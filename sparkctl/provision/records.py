@@ -79,7 +79,10 @@ def prune_runs(runs_dir: Path, keep: int, protect: tuple[Path, ...] = ()) -> lis
 
 
 def write_summary(run_dir: Path, result) -> Path:
+    from sparkctl.outputs import SCHEMA_VERSION
+
     data = {
+        "schema_version": SCHEMA_VERSION,  # data/schemas/provision-summary.json
         "status": result.status,
         "rc": result.rc,
         "duration_s": round(result.duration_s, 3),

@@ -52,7 +52,9 @@ def to_table(report: Report, title: str, *, color: bool = False, not_applicable=
 def render(report: Report, fmt: str, title: str, *, color: bool = False,
            not_applicable=(), junit_degraded: str = "fail") -> str:
     if fmt == "json":
-        return json.dumps(report.to_dict(), indent=2) + "\n"
+        from sparkctl.outputs import versioned
+
+        return json.dumps(versioned("validate", report.to_dict()), indent=2) + "\n"
     if fmt == "junit":
         return report.to_junit_xml("sparkctl.validate", degraded=junit_degraded,
                                    not_applicable=not_applicable)
