@@ -1,5 +1,5 @@
 """A report as JUnit XML that the common junit-10.xsd accepts (jenkinsci/xunit-plugin's;
-vendored in tests/fixtures/junit/ and checked there with `xmllint --schema`).
+vendored in tests/junit/ and checked there with `xmllint --schema`).
 
 One <testcase> per check. What each verdict becomes:
 - pass, info: a passing testcase; its verdict and figures in <system-out>;

@@ -27,8 +27,8 @@ from sparkctl.cli.common import (
     WaitOpt,
     file_path,
     number,
-    whole,
     target_from_options,
+    whole,
 )
 
 
@@ -113,6 +113,7 @@ def health(
     from sparkctl.cli.common import budget_option, emit, finish_run
     from sparkctl.health import exporters
     from sparkctl.health.lock import lock_path_for
+    from sparkctl.health.naming import checked_cluster_id
     from sparkctl.health.regression import RegressionPolicy
     from sparkctl.health.run import (
         DEFAULT_BUDGET_S,
@@ -122,7 +123,6 @@ def health(
         health_target,
         probe_due,
     )
-    from sparkctl.health.naming import checked_cluster_id
     from sparkctl.health.store import default_db_path, target_key
 
     budget = budget_option(budget)

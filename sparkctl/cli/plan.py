@@ -55,7 +55,8 @@ def plan(
         if format == DataFormat.json:
             from sparkctl.cli.common import print_json
 
-            print_json(kind="plan-list", data=[{"name": m.name, "hf_id": m.hf_id, "aliases": list(m.aliases),
+            print_json(kind="plan-list", data=[{
+                         "name": m.name, "hf_id": m.hf_id, "aliases": list(m.aliases),
                          "params_b": m.params_b.value if m.params_b else None,
                          "attention": m.attention, "native_quant": m.native_quant,
                          "plannable": not m.missing_for_kv()} for m in models])

@@ -32,8 +32,9 @@ def list_topologies(
     from sparkctl.topology.builtins import BUILTINS
 
     if format == ShowFormat.json:
-        print_json(kind="topology-list", data=[{"name": t.name, "nodes": t.nodes, "summary": t.summary,
-                     "cabling": t.cabling} for t in BUILTINS.values()])
+        print_json(kind="topology-list", data=[{
+            "name": t.name, "nodes": t.nodes, "summary": t.summary, "cabling": t.cabling}
+            for t in BUILTINS.values()])
         return
     from rich.console import Console
     from rich.table import Table

@@ -133,11 +133,10 @@ def test_runtime_render(tmp_path, runtime, topology, hosts):
 def test_discover_sync_bootstrap_and_provision_summary(tmp_path):
     from sparkctl.bootstrap.run import BootstrapResult, NodeReport
     from sparkctl.discover import render
+    from sparkctl.provision.records import write_summary
     from sparkctl.sync.report import COMPLETE, FAILED, FileSummary, NodeResult, SyncReport
     from tests.unit.discover.test_discover_output import ring_in_other_order
     from tests.unit.test_mutation_survivors import _run, _stats
-
-    from sparkctl.provision.records import write_summary
 
     validate("discover", versioned("discover", render.to_json(ring_in_other_order(), "x")))
     report = SyncReport("directory", "/m", "spark-1", "/m", total_bytes=3, files=4, streams=2,

@@ -22,7 +22,13 @@ def sparkctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
 def health_json(lab: str, db: Path, *extra: str) -> tuple[int, dict]:
     done = sparkctl("health", "--lab", lab, "--db", str(db), "-f", "json", *extra, timeout=60)
     assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)
+    doc = json.loads(done.stdout)
+    import jsonschema
+
+    from sparkctl.outputs import schema
+
+    jsonschema.validate(doc, schema("health"))  # every lab run's JSON against its schema
+    return done.returncode, doc
 
 
 def provisioned_lab(name: str, topology: str):

@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 from .conftest import REPO, sparkctl
 
@@ -25,9 +24,11 @@ def on_node(lab: str, command: str) -> str:
 
 
 def test_two_labs_keep_separate_timers_textfiles_and_history(switch4_lab, ring3_lab, tmp_path):
+    import jsonschema
     from prometheus_client.parser import text_string_to_metric_families
 
     from sparkctl.health.timer import health_command
+    from sparkctl.outputs import schema
     from sparkctl.targets import resolve_target
 
     labs = (switch4_lab, ring3_lab)
@@ -72,11 +73,15 @@ def test_two_labs_keep_separate_timers_textfiles_and_history(switch4_lab, ring3_
         for lab in labs:
             doc = json.loads(sparkctl("health", "history", "--db", str(db), "--target", lab,
                                       "--metric", "rail_bandwidth_gbps", "-f", "json").stdout)
+            jsonschema.validate(doc, schema("health-history"))
             assert len(doc["runs"]) == 2
             assert {r["target"] for r in doc["runs"]} == {str(resolve_target(lab=lab).key)}
             probed = {p["run_id"] for p in doc["points"]}
             assert probed == {doc["runs"][0]["id"]}, doc["runs"]
             assert {p["target"] for p in doc["points"]} == {doc["runs"][0]["target"]}
+        for lab in labs:  # the lab's own JSON, from a real lab, against its schema
+            status = json.loads(sparkctl("lab", "status", "--name", lab, "-f", "json").stdout)
+            jsonschema.validate(status, schema("lab-status"))
         table = sparkctl("health", "history", "--db", str(db), "-f", "table")
         assert table.returncode == 0 and table.stdout.count("health") >= 4
         ambiguous = sparkctl("health", "history", "--db", str(db), "--target", "lab")

@@ -14,7 +14,7 @@ from sparkctl.checks.result import CheckResult, Report, Verdict
 from sparkctl.engine.session import Session, finish, now
 from sparkctl.health.findings import Skip
 
-XSD = Path(__file__).resolve().parents[2] / "fixtures" / "junit" / "junit-10.xsd"
+XSD = Path(__file__).resolve().parents[2] / "junit" / "junit-10.xsd"
 needs_xmllint = pytest.mark.skipif(shutil.which("xmllint") is None,
                                    reason="xmllint missing (apt-get install libxml2-utils)")
 
