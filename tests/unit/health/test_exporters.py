@@ -60,7 +60,8 @@ def test_prometheus_textfile_is_written_atomically(tmp_path):
 
 def test_json_is_the_design_shape_plus_skipped():
     doc = json.loads(to_json(make_run()))
-    assert set(doc) == {"verdict", "checks", "started", "duration_s", "skipped", "target"}
+    assert set(doc) == {"schema_version", "verdict", "checks", "started", "duration_s",
+                        "skipped", "target"}
     assert doc["verdict"] == "fail"
     assert set(doc["checks"][0]) == {"id", "kind", "subject", "verdict", "measured",
                                      "expected", "unit", "diagnosis", "hint"}
