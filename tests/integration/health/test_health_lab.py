@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import time
@@ -175,39 +174,3 @@ def test_prometheus_textfile_from_the_lab_parses(switch4_lab, tmp_path):
         lint = subprocess.run(["promtool", "check", "metrics"], input=prom.read_text(),
                               capture_output=True, text=True, timeout=60)
         assert lint.returncode == 0 and lint.stderr == "", lint.stderr
-
-
-def installed_timer(stdout: str) -> tuple[str, str]:
-    """(unit name, cluster id) from `health install`'s summary line."""
-    found = re.search(r"health timer (sparkctl-health-(\S+)) installed", stdout)
-    assert found, stdout
-    return found.group(1), found.group(2)
-
-
-def test_timer_role_converges_idempotently_with_systemd(switch4_lab):
-    """Lab nodes boot systemd, so the role installs a systemd timer there (the cron path is
-    for hosts without systemd). That the timer fires: tests/integration/lab/
-    test_systemd_nodes.py."""
-    refused = sparkctl("health", "install", "--lab", switch4_lab, "--on", "node")
-    assert refused.returncode == 1 and "/usr/local/bin/sparkctl is missing" in refused.stderr
-    args = ("health", "install", "--lab", switch4_lab, "--on", "node", "--every", "5m",
-            "--skip-binary-check")
-    first, again = sparkctl(*args), sparkctl(*args)
-    assert first.returncode == 0 and "change(s)" in first.stdout, first.stderr
-    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
-    name, cid = installed_timer(first.stdout)
-    entry = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
-                     f"systemctl cat {name}.service {name}.timer; "
-                     f"systemctl is-active {name}.timer")
-    assert "ExecStart=/usr/local/bin/sparkctl health --inventory " \
-           f"/etc/sparkctl/health-inventory-{cid}.yml --quiet --cluster-id {cid} --format " \
-           f"prometheus --output /var/lib/prometheus/node-exporter/sparkctl-{cid}.prom" \
-           in entry.stdout
-    assert "OnCalendar=*:0/5" in entry.stdout and entry.stdout.strip().endswith("active")
-    gone = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
-    gone_again = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
-    assert "change(s)" in gone.stdout and "nothing to change" in gone_again.stdout
-    left = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
-                    f"ls /etc/systemd/system/{name}.timer "
-                    f"/etc/sparkctl/health-inventory-{cid}.yml")
-    assert left.returncode != 0

@@ -1,5 +1,7 @@
 """Two clusters watched from one controller (issue 15): the health fixtures' two labs (switch4
-and ring3) up side by side keep separate timers, textfiles and history."""
+and ring3) up side by side keep separate timers, textfiles and history. Also the timer role on
+systemd lab nodes: refusal without sparkctl, idempotent install and uninstall (the timer
+firing: tests/integration/lab/test_systemd_nodes.py)."""
 
 from __future__ import annotations
 
@@ -33,12 +35,17 @@ def test_two_labs_keep_separate_timers_textfiles_and_history(switch4_lab, ring3_
 
     labs = (switch4_lab, ring3_lab)
     units = {}
+    refused = sparkctl("health", "install", "--lab", ring3_lab, "--on", "node")
+    assert refused.returncode == 1 and "/usr/local/bin/sparkctl is missing" in refused.stderr
     try:
         for lab in labs:
-            done = sparkctl("health", "install", "--lab", lab, "--on", "node", "--every", "5m",
-                            "--probe-every", "2", "--skip-binary-check", timeout=300)
-            assert done.returncode == 0, done.stdout + done.stderr
+            args = ("health", "install", "--lab", lab, "--on", "node", "--every", "5m",
+                    "--probe-every", "2", "--skip-binary-check")
+            done = sparkctl(*args, timeout=300)
+            assert done.returncode == 0 and "change(s)" in done.stdout, done.stdout + done.stderr
             units[lab] = installed(done.stdout)
+        again = sparkctl(*args, timeout=300)  # the last lab's, once more: converged
+        assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
         (name4, id4), (name3, id3) = units[switch4_lab], units[ring3_lab]
         assert id4 != id3 and name4 != name3
         for lab, (name, cid) in units.items():
@@ -46,6 +53,8 @@ def test_two_labs_keep_separate_timers_textfiles_and_history(switch4_lab, ring3_
             assert f"--cluster-id {cid} --probe-every 2 --format prometheus --output " \
                    f"/var/lib/prometheus/node-exporter/sparkctl-{cid}.prom" in unit
             assert f"--inventory /etc/sparkctl/health-inventory-{cid}.yml" in unit
+            assert "OnCalendar=*:0/5" in on_node(lab, f"systemctl cat {name}.timer")
+            assert on_node(lab, f"systemctl is-active {name}.timer").strip() == "active"
         # one controller, one textfile directory, one history: the commands the installer
         # schedules, run twice each (--probe-every 2: the first run probes, the second not)
         textfiles, db = tmp_path / "node-exporter", tmp_path / "health.db"
@@ -89,7 +98,10 @@ def test_two_labs_keep_separate_timers_textfiles_and_history(switch4_lab, ring3_
     finally:
         for lab in units:
             gone = sparkctl("health", "uninstall", "--lab", lab, "--on", "node", timeout=300)
-            assert gone.returncode == 0, gone.stdout + gone.stderr
+            assert gone.returncode == 0 and "change(s)" in gone.stdout, gone.stdout + gone.stderr
+    gone_again = sparkctl("health", "uninstall", "--lab", ring3_lab, "--on", "node",
+                          timeout=300)
+    assert "nothing to change" in gone_again.stdout, gone_again.stdout
     for lab, (name, cid) in units.items():
         left = sparkctl("lab", "ssh", "--name", lab, "spark-1", "--",
                         f"ls /etc/systemd/system/{name}.timer "
