@@ -18,7 +18,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def cluster_id(target, *, create: bool = False) -> str:
-    from sparkctl.bootstrap.store import declared_id, open_store
+    from sparkctl.bootstrap.store import declared_id, open_store, source_key
 
     declared = declared_id(target)
     if declared:
@@ -26,7 +26,9 @@ def cluster_id(target, *, create: bool = False) -> str:
     store = open_store(target, create=create)
     if store is not None:
         return store.id
-    digest = hashlib.sha256(target.key.encode()).hexdigest()[:8]
+    # where the nodes are declared (a file, or the topology and hosts): two built-in ring3s
+    # on other hosts are two clusters, though their description is the same
+    digest = hashlib.sha256(source_key(target).encode()).hexdigest()[:8]
     name = _UNSAFE.sub("-", target.cluster.spec.name or "cluster")
     return f"{name}-{digest}"
 
