@@ -5,7 +5,7 @@ The id is the cluster store's (sparkctl.bootstrap.store: `sparkctl_cluster_id` i
 inventory, else the id bootstrap/provision gave the target). `health install` creates the
 store entry when there is none, so the timer, its textfile and the label agree from then on.
 A target nothing has named yet gets its cluster name plus a short hash of where it is
-declared: stable, and different for two `ring3` clusters.
+declared: stable, different for two `ring3` clusters, and the id `health install` stores.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ def cluster_id(target, *, create: bool = False) -> str:
     declared = declared_id(target)
     if declared:
         return declared
-    store = open_store(target, create=create)
-    if store is not None:
-        return store.id
     # where the nodes are declared (a file, or the topology and hosts): two built-in ring3s
     # on other hosts are two clusters, though their description is the same
     digest = hashlib.sha256(source_key(target).encode()).hexdigest()[:8]
-    name = _UNSAFE.sub("-", target.cluster.spec.name or "cluster")
-    return f"{name}-{digest}"
+    unnamed = f"{_UNSAFE.sub('-', target.cluster.spec.name or 'cluster')}-{digest}"
+    # created with the same id `--check` shows and unstored runs use
+    store = open_store(target, create=create, new_id=unnamed)
+    return store.id if store is not None else unnamed
 
 
 def checked_cluster_id(text: str) -> str:

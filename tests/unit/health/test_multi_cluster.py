@@ -139,3 +139,13 @@ def test_the_plot_draws_one_line_per_cluster(tmp_path):
     subject = rail(1.0).subject
     assert sorted(lines) == [f"lab hlt3: {subject}", f"lab hlt4: {subject}"]
     assert (tmp_path / "t.png").stat().st_size > 0
+
+
+def test_install_stores_the_id_that_check_mode_and_unstored_runs_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARKCTL_STATE_DIR", str(tmp_path / "state"))
+    target = resolve_target(topology="direct", hosts="10.0.0.1,10.0.0.2")
+    before = cluster_id(target)  # nothing stored yet
+    assert cluster_id(target, create=True) == before  # health install stores that one
+    from sparkctl.bootstrap.store import open_store
+
+    assert open_store(target, create=False).id == before  # and bootstrap will find it
