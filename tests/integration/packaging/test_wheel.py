@@ -124,7 +124,7 @@ def test_installed_wheel_runs_every_kind_of_command(wheel, tmp_path):
     # analyze a real nccl-tests output
     proc = _run([sparkctl, "analyze", str(FIXTURE), "--format", "json"], work, env)
     assert proc.returncode in (0, 1), proc.stderr
-    assert json.loads(proc.stdout)[0]["tool"] == "nccl-tests"
+    assert json.loads(proc.stdout)["results"][0]["tool"] == "nccl-tests"
 
     # plan from the shipped model catalogue
     proc = _run([sparkctl, "plan", "-m", "Qwen3.5-397B-A17B", "--quant", "nvfp4", "--format",
