@@ -97,7 +97,11 @@ class RunRow:
 
 
 def target_key(target) -> str:
-    """How history tells clusters apart: the inventory file, else the cluster's description."""
+    """How history tells clusters apart: the inventory or cluster file; a built-in topology
+    with its hosts (its description alone, "built-in ring3", is the same for every ring3)."""
+    if target.inventory_path is None and target.key.startswith("built-in "):
+        hosts = ",".join(f"{n.name}={n.mgmt_address}" for n in target.cluster.spec.nodes)
+        return f"{target.key} {hosts}"
     return target.key
 
 

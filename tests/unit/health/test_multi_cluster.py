@@ -149,3 +149,12 @@ def test_install_stores_the_id_that_check_mode_and_unstored_runs_use(tmp_path, m
     from sparkctl.bootstrap.store import open_store
 
     assert open_store(target, create=False).id == before  # and bootstrap will find it
+
+
+def test_two_built_in_ring3s_on_other_hosts_have_their_own_history():
+    from sparkctl.health.store import target_key
+
+    a = resolve_target(topology="ring3", hosts="10.0.0.1,10.0.0.2,10.0.0.3")
+    b = resolve_target(topology="ring3", hosts="10.0.1.1,10.0.1.2,10.0.1.3")
+    assert target_key(a) != target_key(b)
+    assert target_key(a).startswith("built-in ring3 spark-1=10.0.0.1")
