@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.engine.session import FINISH_RESERVE_S, Session, Stage, skipped
-from sparkctl.probe.hosts import endpoint_for
+from sparkctl.probe.hosts import endpoints_for_target
 from sparkctl.probe.ssh import ProbePool, RemoteProcess
 from sparkctl.topology.hardware import all_netdevs
 from sparkctl.validate import links
@@ -59,7 +59,8 @@ def judge_ssh(name: str, endpoint: SshEndpoint, error: str | None,
 
 def connect_stage(connect_timeout: float) -> Stage:
     def run(session: Session) -> None:
-        endpoints = [endpoint_for(n.name, n.connection) for n in session.nodes]
+        # As every probe reaches nodes: what the inventory leaves unset comes from bootstrap.
+        endpoints = endpoints_for_target(session.target)
         started = time.monotonic()
         # Ends a little before the stage would be cut off, so a node that never finishes its
         # handshake is reported as such (node.ssh fail), not as "not measured".

@@ -59,8 +59,8 @@ def test_earlyoom_takes_the_arguments_and_would_kill_the_model_server_first(lab,
         out = lab.sh(node, "set -f; . /etc/default/earlyoom; timeout 2 earlyoom $EARLYOOM_ARGS "
                      "--dryrun 2>&1; true")
         # earlyoom 1.7 (Ubuntu 24.04, DGX OS) says "mem <=", 1.8 (the lab's trixie) "mem avail <="
-        assert re.search(r"sending SIGTERM when mem (avail )?<=  6\.00% and swap (free )?<= 100\.00%",
-                         out), out
+        assert re.search(r"sending SIGTERM when mem (avail )?<=  6\.00% and "
+                         r"swap (free )?<= 100\.00%", out), out
         assert re.search(r"SIGKILL when mem (avail )?<=  3\.00% and swap (free )?<= 100\.00%",
                          out), out
         assert "Will avoid killing process names that match regex '(systemd|sshd|" in out
