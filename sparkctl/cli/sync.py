@@ -72,6 +72,7 @@ def sync(
         _emit(report, output_format, output)
     if problem is not None:
         raise problem
+    assert report is not None  # run_sync returns a report whenever there is no problem
     raise typer.Exit(int(ExitCode.OK if report.verdict == "pass" else ExitCode.FAILED))
 
 

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from sparkctl.bootstrap.secrets import Secret
 from sparkctl.errors import EnvironmentProblem, RunFailed
@@ -186,7 +188,7 @@ class CancelOnSigint:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __call__(self) -> bool:
         return self.requested

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from sparkctl.cluster import Cluster
 from sparkctl.errors import EnvironmentProblem, InputError, RunFailed
@@ -20,11 +21,12 @@ def cable_rows(cluster: Cluster) -> list[dict]:
     rows = []
     for cable in cluster.spec.cables:
         for rail in (0, 1):
-            ends = []
+            ends: list[dict[str, Any]] = []
             for end in cable.ends():
                 if end.is_switch:
                     ends.append({"node": SWITCH, "interface": None, "hca": None, "address": None})
                     continue
+                assert end.port is not None  # a Spark's end
                 item = plan.interface(end.node, netdev(end.port, rail))
                 ends.append({"node": end.node, "port": end.port, "interface": item.name,
                              "hca": item.hca, "address": str(item.address)})

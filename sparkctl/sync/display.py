@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import threading
+from typing import TYPE_CHECKING
 
 from sparkctl.sync.report import COMPLETE, SyncReport
 from sparkctl.sync.run import Progress
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def human_bytes(n: float) -> str:
@@ -34,7 +38,7 @@ class ProgressBars:
             TextColumn("{task.fields[node]:<12}"), BarColumn(), DownloadColumn(binary_units=True),
             TransferSpeedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[state]}"),
             console=console, transient=False)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> ProgressBars:
