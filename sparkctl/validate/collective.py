@@ -231,7 +231,7 @@ def transport_not_provable() -> CheckResult:
 
 
 def judge_lab_transport(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]],
-                        data_netdevs: dict[str, list[str]], mgmt: str = "enP7s7"
+                        data_netdevs: dict[str, list[str]], mgmt: str
                         ) -> CheckResult:
     """Did the all-reduce's bytes leave each node over both twins, not over management
     (`mgmt`, the cluster's management interface)?"""

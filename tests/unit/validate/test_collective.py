@@ -67,14 +67,14 @@ def test_lab_transport_pass_twin_unused_and_management_fallback():
     before = {"a": {"r0": 0, "r1": 0, "enP7s7": 0}, "b": {"r0": 0, "r1": 0, "enP7s7": 0}}
     even = {"a": {"r0": 500, "r1": 480, "enP7s7": 10}, "b": {"r0": 510, "r1": 490,
                                                               "enP7s7": 9}}
-    assert C.judge_lab_transport(before, even, netdevs).verdict is Verdict.PASS
+    assert C.judge_lab_transport(before, even, netdevs, "enP7s7").verdict is Verdict.PASS
     one_twin = {"a": {"r0": 990, "r1": 5, "enP7s7": 10}, "b": even["b"]}
-    half = C.judge_lab_transport(before, one_twin, netdevs)
+    half = C.judge_lab_transport(before, one_twin, netdevs, "enP7s7")
     assert half.verdict is Verdict.DEGRADED and "a/r1 carried 1%" in half.diagnosis
     mgmt = {"a": {"r0": 5, "r1": 5, "enP7s7": 900}, "b": even["b"]}
-    fallback = C.judge_lab_transport(before, mgmt, netdevs)
+    fallback = C.judge_lab_transport(before, mgmt, netdevs, "enP7s7")
     assert fallback.verdict is Verdict.FAIL and "management" in fallback.diagnosis
-    silent = C.judge_lab_transport(before, before, netdevs)
+    silent = C.judge_lab_transport(before, before, netdevs, "enP7s7")
     assert silent.verdict is Verdict.FAIL
 
 
