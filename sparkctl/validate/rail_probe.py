@@ -12,6 +12,7 @@ for every run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.engine.session import FINISH_RESERVE_S, Session, Stage, skipped
@@ -96,9 +97,11 @@ def counter_snapshot(session: Session) -> dict[str, NodeFacts | str]:
     names = [n.name for n in session.nodes if session.probes.reachable(n.name)]
     by_name = {n.name: n for n in session.nodes}
     timeout = session.budget.timeout(SNAPSHOT_TIMEOUT_S, reserve=FINISH_RESERVE_S)
-    results = session.parallel([
-        (lambda n=n: session.probes.run(n, snapshot_command(by_name[n]), timeout))
-        for n in names])
+
+    def read(name: str) -> CommandResult:
+        return session.probes.run(name, snapshot_command(by_name[name]), timeout)
+
+    results = session.parallel([partial(read, n) for n in names])
     out: dict[str, NodeFacts | str] = {}
     for name, result in zip(names, results, strict=True):
         if result is None or not result.ok:
