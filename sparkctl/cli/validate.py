@@ -54,8 +54,9 @@ def validate(
     wait: WaitOpt = 0.0,
     tcp: bool = typer.Option(False, "--tcp", help="On dgx-spark, measure rails with iperf3 "
                              "(TCP) instead of ib_write_bw."),
-    all_gather: bool = typer.Option(False, "--all-gather", help="Also run all_gather_perf "
-                                    "(dgx-spark)."),
+    all_gather: bool = typer.Option(False, "--all-gather", help="Kept for old scripts: on "
+                                    "dgx-spark all_gather_perf always runs (NVIDIA's verdict, "
+                                    "16G or the 4G fallback), all_reduce beside it."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
     db: Path | None = typer.Option(None, "--db", help="History database shared with `sparkctl "
                                    "health` (default as there: /var/lib/sparkctl/health.db as "

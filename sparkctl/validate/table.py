@@ -11,8 +11,9 @@ from sparkctl.checks.result import CheckResult
 from sparkctl.topology.hardware import PORTS, RAILS, hca, netdev
 
 _ORDER = ("node.ssh", "link.carrier", "link.speed", "link.mtu", "link.address",
-          "link.neighbours", "link.ping", "link.tcp", "rdma.port", "rdma.gid", "rdma.counters",
-          "rail.bandwidth", "link.stray", "collective.all_reduce", "collective.all_gather",
+          "link.neighbours", "link.ping", "link.tcp", "rdma.port", "rdma.gid",
+          "rdma.counter_delta", "rail.bandwidth", "link.stray", "link.pcie", "link.firmware",
+          "collective.all_gather", "collective.all_reduce", "collective.nccl_version",
           "collective.transport")
 
 
