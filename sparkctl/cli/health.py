@@ -131,7 +131,7 @@ def history(
     since: Annotated[str | None, typer.Option(
         "--since", help="Only this recent: 30m, 12h, 7d, 2w.")] = None,
     metric: Annotated[list[str] | None, typer.Option(
-        "--metric", "-m", help="Show this metric's values (repeatable), e.g. "
+        "--metric", help="Show this metric's values (repeatable), e.g. "
                                "rail_bandwidth_gbps, collective_busbw_gbps, rail_speed_mbps.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(
