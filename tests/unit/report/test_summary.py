@@ -146,3 +146,29 @@ def test_cli_health_table_is_the_summary_and_verbose_the_table(tmp_path):
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     verbose = runner.invoke(app, [*args, "--verbose"], env={"COLUMNS": "100"})
     assert "diagnosis" in verbose.stdout and "┃" in verbose.stdout
+
+
+def test_health_checks_land_on_their_node():
+    """health's subjects ("spark-1:/var", "spark-1:/etc/sparkctl/nccl.env", "spark-1/gpu")
+    are the node's, judged by health's own judges."""
+    from datetime import UTC, datetime
+
+    from sparkctl.checks.result import Report
+    from sparkctl.health import drift, host
+
+    checks = []
+    for node, used in (("spark-1", 42), ("spark-2", 97)):
+        disks = host.parse_df([
+            "Filesystem 1024-blocks Used Available Capacity Mounted on",
+            f"/dev/nvme0n1p2 1000000 {used * 10000} {(100 - used) * 10000} {used}% /"])
+        checks += host.judge_disks(node, disks).checks
+        checks += drift.judge_hostfile(node, "/etc/sparkctl/hostfile", True, "spark-1\n",
+                                       "spark-1\nspark-2\n").checks
+    report = Report.from_checks(checks, started=datetime(2026, 12, 1, tzinfo=UTC),
+                                duration_s=1.0)
+    by_node, by_rail, _ = matrices(report.checks)
+    assert [n for n, _, _ in by_node.rows] == ["spark-1", "spark-2"] and not by_rail.rows
+    assert by_node.rows[0][2]["host.disk"] is Verdict.PASS
+    assert by_node.rows[1][2]["host.disk"] is Verdict.FAIL
+    text = render_summary(report, "sparkctl health: c")
+    assert "FAIL host.disk spark-2:/" in text and "docker system prune" in " ".join(text.split())
