@@ -72,6 +72,7 @@ def diagram_svg(target, checks: list[CheckResult]) -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="cabling" role="img" '
            f'width="{places.width:.0f}" height="{places.height + 10:.0f}" '
            f'viewBox="0 0 {places.width:.0f} {places.height + 10:.0f}">']
+    labels: list[str] = []
     for wire in places.wires:
         ifnames = set()
         for node, port in ((wire.a, wire.a_port), (wire.b, wire.b_port)):
@@ -85,10 +86,14 @@ def diagram_svg(target, checks: list[CheckResult]) -> str:
                    f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                    f'stroke="{colour}" stroke-width="5"><title>{escape(wire.cable)}: '
                    f'{escape(WORD[verdict] if verdict else "not checked")}</title></line>')
-        for (x, y), port in (((x1, y1), wire.a_port), ((x2, y2), wire.b_port)):
+        # port names sit on the cable a little way out from the box, drawn after the boxes
+        length = max(1.0, ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5)
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        for (x, y), port, sign in (((x1, y1), wire.a_port, 1), ((x2, y2), wire.b_port, -1)):
             if port is not None:
-                out.append(f'<text x="{x + 4:.1f}" y="{y - 6:.1f}" font-size="12">p{port}'
-                           '</text>')
+                lx, ly = x + sign * ux * 22 - uy * 12, y + sign * uy * 22 + ux * 12
+                labels.append(f'<text class="port" x="{lx:.1f}" y="{ly + 4:.1f}" '
+                              f'font-size="12" text-anchor="middle">p{port}</text>')
     for box in places.boxes:
         verdict = _worst(by_node.get(box.name, [])) if box.name != SWITCH else None
         fill = "#eeeeee" if box.name == SWITCH else (COLOUR[verdict] if verdict else "#999")
@@ -105,6 +110,7 @@ def diagram_svg(target, checks: list[CheckResult]) -> str:
                       f'text-anchor="middle" font-size="12" fill="{text_colour}">'
                       f'{escape(WORD[verdict]) if verdict else ""}</text>'
                       if box.name != SWITCH else "") + "</g>")
+    out += labels
     out.append("</svg>")
     return "".join(out)
 
