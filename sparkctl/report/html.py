@@ -42,6 +42,34 @@ def _worst(checks) -> Verdict | None:
     return Verdict.worst(c.verdict for c in checks) if checks else None
 
 
+def _blamed(checks: list[CheckResult]) -> list[tuple[str, CheckResult]]:
+    """(the interface or node a check is held against, the check), for colouring.
+
+    A check of one end (carrier, MTU, RDMA, ssh) is that end's. A check between two ends
+    (ping, tcp, a rail test) that did not pass is held against the end most of the failing
+    checks of its id share (every ping to a dead spark-2 names spark-2, not the senders), or
+    against both ends when none is shared; passing ones against both."""
+    from collections import Counter
+
+    out: list[tuple[str, CheckResult]] = []
+    pairs = []
+    for c in checks:
+        if " -> " not in c.subject:
+            out.append((c.subject, c))
+            continue
+        left, _, right = c.subject.partition(" -> ")
+        pairs.append((c, (left.strip(), right.split(" ", 1)[0].strip())))
+    bad = Counter((c.id, end) for c, ends in pairs
+                  if c.verdict not in (Verdict.PASS, Verdict.INFO) for end in ends)
+    for c, ends in pairs:
+        most = max(bad[(c.id, e)] for e in ends)
+        shared = [e for e in ends if bad[(c.id, e)] == most]
+        if c.verdict in (Verdict.PASS, Verdict.INFO) or most <= 1:
+            shared = list(ends)
+        out += [(end, c) for end in shared]
+    return out
+
+
 def rail_ceiling_gbps(target) -> float | None:
     """What one twin rail can carry: half the port's line rate on hardware (two twins share
     a 200 Gb/s port); the lab's shaped rate where the lab knows it."""
@@ -63,12 +91,10 @@ def diagram_svg(target, checks: list[CheckResult]) -> str:
     from sparkctl.topology.model import SWITCH
 
     places = layout(target.cluster)
-    # Colours come from each end's own checks (carrier, speed, MTU, address, RDMA, ssh):
-    # a ping from spark-1 to a dead spark-2 fails on spark-1's row, but spark-1 is fine.
-    own = [c for c in checks if " -> " not in c.subject]
+    own = _blamed(checks)
     by_node: dict[str, list[CheckResult]] = {}
-    for check in own:
-        by_node.setdefault(_node_of(check.subject), []).append(check)
+    for subject, check in own:
+        by_node.setdefault(_node_of(subject), []).append(check)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="cabling" role="img" '
            f'width="{places.width:.0f}" height="{places.height + 10:.0f}" '
            f'viewBox="0 0 {places.width:.0f} {places.height + 10:.0f}">']
@@ -78,7 +104,7 @@ def diagram_svg(target, checks: list[CheckResult]) -> str:
         for node, port in ((wire.a, wire.a_port), (wire.b, wire.b_port)):
             if port is not None:
                 ifnames |= {f"{node}/{dev(port, r)}" for r in RAILS for dev in (netdev, hca)}
-        on_cable = [c for c in own if c.subject in ifnames]
+        on_cable = [c for subject, c in own if subject in ifnames]
         verdict = _worst(on_cable)
         colour = COLOUR[verdict] if verdict else "#999"
         (x1, y1), (x2, y2) = wire.start, wire.end

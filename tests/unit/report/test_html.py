@@ -36,6 +36,8 @@ def test_page_is_self_contained_and_has_every_part():
     assert page.count('<g class="node"') == 5  # 4 Sparks and the switch
     assert 'data-node="spark-2" data-verdict="fail"' in page
     assert 'data-node="spark-1" data-verdict="pass"' in page  # its failed pings go to spark-2
+    assert 'data-node="spark-3" data-verdict="degraded"' in page  # the slow rail's sender
+    assert page.count('class="cable" data-verdict="fail"') == 1  # spark-2's cable only
 
 
 def test_values_are_escaped():
