@@ -84,8 +84,11 @@ def demo(
                                     log=lambda m: console.print(f"  {m}"))
         report = validated.report
         step("report")
-        typer.echo(render(report, "table", target.description,
-                          not_applicable=validated.not_applicable), nl=False)
+        from sparkctl.report.terminal import terminal_for
+
+        term = terminal_for()
+        typer.echo(render(report, "table", target.description, color=term.color,
+                          width=term.width, not_applicable=validated.not_applicable), nl=False)
     finally:
         if keep:
             console.print(f"lab {name} left up: `sparkctl lab ssh --name {name} spark-1`, "

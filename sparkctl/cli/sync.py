@@ -82,9 +82,11 @@ def _emit(report, output_format: DataFormat, output: Path | None) -> None:
     if output_format is DataFormat.json:
         print_json(report.to_dict(), output)
         return
+    from sparkctl.report.terminal import terminal_for
     from sparkctl.sync.display import table_text
 
-    text = table_text(report, output is None and sys.stdout.isatty())
+    term = terminal_for(plain=output is not None)
+    text = table_text(report, term.color, term.width)
     if output is None:
         typer.echo(text, nl=False)
     else:

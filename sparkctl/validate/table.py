@@ -36,6 +36,9 @@ def _rail_of(device: str) -> str:
 
 def row_of(check: CheckResult) -> Row:
     head, _, rest = check.subject.partition(" ")
+    node, colon, path = head.partition(":")
+    if colon and path.startswith("/") and "/" not in node:  # health: "spark-1:/var"
+        return Row(node, "", check, " ".join(p for p in (path, rest) if p))
     if "/" not in head:
         return Row(head, "", check, rest)
     node, _, ifname = head.partition("/")
