@@ -145,8 +145,9 @@ def _bars(checks: list[CheckResult], ceiling: float | None) -> str:
     rails = [c for c in checks if c.id == "rail.bandwidth"]
     if not rails:
         return '<p class="small">No rail was measured in this run.</p>'
-    top = ceiling or max([c.measured for c in rails if isinstance(c.measured, int | float)]
-                         + [c.expected or 0 for c in rails] + [1.0])
+    top: float = ceiling or max(
+        [float(c.measured) for c in rails if isinstance(c.measured, int | float)]
+        + [float(c.expected) for c in rails if isinstance(c.expected, int | float)] + [1.0])
     out = ['<table id="rails"><tr><th>rail test</th><th>verdict</th><th>Gb/s</th>'
            f'<th>against the ceiling ({escape(f"{top:g}")} Gb/s; dashed: the floor)</th></tr>']
     for c in rails:

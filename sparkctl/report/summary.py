@@ -13,6 +13,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sparkctl.checks.result import CheckResult, Report, Verdict
 from sparkctl.validate.table import format_value, rows
@@ -151,8 +152,8 @@ def _problem_lines(group: list[CheckResult], width: int, color: bool) -> list[st
     lines = [_paint(line, verdict, color) if i == 0 else line for i, line in
              enumerate(textwrap.wrap(head, width, subsequent_indent="    ",
                                      break_on_hyphens=False))]
-    wrap = dict(width=width, initial_indent="  ", subsequent_indent="    ",
-                break_on_hyphens=False)
+    wrap: dict[str, Any] = dict(width=width, initial_indent="  ", subsequent_indent="    ",
+                                break_on_hyphens=False)
     seen: list[str] = []
     for check in group:
         text = check.diagnosis
