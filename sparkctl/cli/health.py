@@ -6,7 +6,6 @@ environment (including "another run for this target is still going").
 
 from __future__ import annotations
 
-import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -99,8 +98,9 @@ def health(
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Cron mode: print nothing when healthy, one line otherwise "
                               "(the -o file is still written, in every format).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Progress on stderr.")
-                       ] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Every check in the table (not only the summary), and "
+                                "progress on stderr.")] = False,
 ) -> None:
     """Check every node quickly (no bandwidth load unless --probe) within --budget seconds.
 
@@ -124,6 +124,7 @@ def health(
         probe_due,
     )
     from sparkctl.health.store import default_db_path, target_key
+    from sparkctl.report.terminal import terminal_for
 
     budget = budget_option(budget)
     target = target_from_options(topology, hosts, cluster, inventory, lab)
@@ -138,9 +139,10 @@ def health(
                             lock_file or lock_path_for(db_path, target_key(target)), wait)
     log = (lambda m: typer.echo(f"health: {m}", err=True)) if verbose else None
     run = health_target(target, request, log)
-    color = output is None and not quiet and sys.stdout.isatty()
-    emit(exporters.render(run, output_format.value, color=color,
-                          junit_degraded=junit_degraded.value), output, quiet=quiet,
+    term = terminal_for(plain=output is not None or quiet)
+    emit(exporters.render(run, output_format.value, color=term.color, verbose=verbose,
+                          width=term.width, junit_degraded=junit_degraded.value),
+         output, quiet=quiet,
          summary=exporters.summary_line(run), healthy=run.report.verdict == "pass")
     finish_run(run.report, "health")
 
@@ -151,7 +153,7 @@ def history(
     since: Annotated[str | None, typer.Option(
         "--since", help="Only this recent: 30m, 12h, 7d, 2w.")] = None,
     metric: Annotated[list[str] | None, typer.Option(
-        "--metric", "-m", help="Show this metric's values (repeatable), e.g. "
+        "--metric", help="Show this metric's values (repeatable), e.g. "
                                "rail_bandwidth_gbps, collective_busbw_gbps, rail_speed_mbps.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(

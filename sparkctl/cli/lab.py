@@ -65,6 +65,7 @@ def up(
     else:
         from sparkctl.cluster import load_cluster_file
 
+        assert cluster is not None  # exactly one of --topology and --cluster, checked above
         spec = load_cluster_file(cluster)
         source = {"cluster_file": str(cluster.resolve())}
     result = lifecycle.up(spec, name=name, rate=rate, configured=configured, fresh=fresh,

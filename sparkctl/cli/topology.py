@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import HostsOpt, print_json
+from sparkctl.cli.common import DataFormat, HostsOpt, print_json
 
 app = typer.Typer(no_args_is_help=True, help="List, show and draw cluster topologies.")
 
@@ -26,12 +26,13 @@ NameOrFile = Annotated[str, typer.Argument(
 
 @app.command("list")
 def list_topologies(
-    format: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.table,
+    format: Annotated[DataFormat, typer.Option("--format", "-f", help="table or json.")
+                      ] = DataFormat.table,
 ) -> None:
     """List the built-in topologies and how each is cabled."""
     from sparkctl.topology.builtins import BUILTINS
 
-    if format == ShowFormat.json:
+    if format == DataFormat.json:
         print_json(kind="topology-list", data=[{
             "name": t.name, "nodes": t.nodes, "summary": t.summary, "cabling": t.cabling}
             for t in BUILTINS.values()])

@@ -115,44 +115,55 @@ STYLE = {"pass": "green", "info": "cyan", "skipped": "magenta", "degraded": "yel
          "fail": "red"}
 
 
-def to_table(run: HealthRun, *, verbose: bool = False, color: bool = False) -> str:
+def to_table(run: HealthRun, *, verbose: bool = False, color: bool = False,
+             width: int = 80) -> str:
     """Problems first, one row each; passes as one count per check (all rows with verbose).
     Plain text unless `color` (a terminal)."""
     import io
     from collections import Counter
 
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from sparkctl.report.terminal import Terminal, make_console
 
     shown = [c for c in run.report.checks if verbose or c.verdict is not Verdict.PASS]
     buffer = io.StringIO()
-    console = Console(file=buffer, width=None if color else 200, force_terminal=color,
-                      no_color=not color, soft_wrap=False)
+    console = make_console(buffer, Terminal(color=color, width=width))
     if shown or run.skipped:
-        table = Table(title=f"sparkctl health: {run.target}")
+        table = Table(title=escape(f"sparkctl health: {run.target}"))
         for col in ("verdict", "check", "subject", "measured", "diagnosis"):
             table.add_column(col, overflow="fold")
         for c in sorted(shown, key=lambda c: (-c.verdict.severity, c.kind, c.subject)):
             measured = "" if c.measured is None else \
                 f"{c.measured}{' ' + c.unit if c.unit else ''}"
-            table.add_row(f"[{STYLE[str(c.verdict)]}]{c.verdict}[/]", c.id, c.subject,
-                          measured, c.diagnosis + (f"\nhint: {c.hint}" if c.hint else ""))
+            table.add_row(f"[{STYLE[str(c.verdict)]}]{c.verdict}[/]", c.id, escape(c.subject),
+                          escape(measured),
+                          escape(c.diagnosis + (f"\nhint: {c.hint}" if c.hint else "")))
         for s in run.skipped:
-            table.add_row("[dim]n/a[/]", s.id, s.subject, "", s.reason)
+            table.add_row("[dim]n/a[/]", s.id, escape(s.subject), "", escape(s.reason))
         console.print(table)
     passed = Counter(c.id for c in run.report.checks if c.verdict is Verdict.PASS)
     if passed and not verbose:
         console.print("[green]passed:[/] " + ", ".join(f"{k} x{v}" for k, v in
                                                         sorted(passed.items())))
-    console.print(summary_line(run), highlight=False)
+    console.print(escape(summary_line(run)), highlight=False)
     return buffer.getvalue()
 
 
-def render(run: HealthRun, fmt: str, *, color: bool = False,
-           junit_degraded: str = "fail") -> str:
-    """The run in one of the formats `health --format` takes (the text `-o` writes)."""
-    if fmt == "table":
-        return to_table(run, color=color)
+def render(run: HealthRun, fmt: str, *, color: bool = False, verbose: bool = False,
+           width: int = 80, junit_degraded: str = "fail") -> str:
+    """The run in one of the formats `health --format` takes (the text `-o` writes): table
+    is the summary (sparkctl.report.summary), every check with `verbose`."""
     if fmt == "junit":
         return to_junit(run, degraded=junit_degraded)
+    if fmt == "table" and verbose:
+        return to_table(run, verbose=True, color=color, width=width)
+    if fmt == "table":
+        from sparkctl.report.summary import render_summary
+
+        return render_summary(run.report, f"sparkctl health: {run.target}", width=width,
+                              color=color, not_applicable=run.skipped,
+                              hint="Every check in a table: --verbose; for tools: --format "
+                                   "json|prometheus|junit.")
     return {"json": to_json, "junit": to_junit, "prometheus": to_prometheus}[fmt](run)

@@ -185,7 +185,7 @@ def test_output_file_is_written_in_every_format_even_with_quiet(tmp_path):
         text = out.read_text()
         assert "node.ssh" in text or 'sparkctl_node_up{node="spark-1"} 0.0' in text, fmt
     table = (tmp_path / "out" / "health.table").read_text()
-    assert "sparkctl health: FAIL" in table and "\x1b[" not in table
+    assert "verdict: fail" in table and "\x1b[" not in table
 
 
 def test_budget_nan_or_inf_is_a_usage_error(tmp_path):
