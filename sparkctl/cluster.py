@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import networkx as nx
 
@@ -96,6 +96,9 @@ def _default_name(path: str) -> str:
     return stem or "cluster"
 
 
+_V = TypeVar("_V")  # what a validator returns
+
+
 class _Reader:
     """Turns the parsed YAML into a ClusterSpec, raising InputError at the exact position.
 
@@ -107,10 +110,10 @@ class _Reader:
         self.path = path
         self.locations: dict[str, Location] = {}
 
-    def fail(self, message: str, mark, hint: str | None = None) -> NoReturn:
+    def fail(self, message: str, mark: Any, hint: str | None = None) -> NoReturn:
         raise InputError(message, hint=hint, location=_loc(self.path, mark))
 
-    def check(self, what: str, validator: Callable[[Any], Any], value: Any, mark) -> Any:
+    def check(self, what: str, validator: Callable[[Any], _V], value: Any, mark: Any) -> _V:
         try:
             return validator(value)
         except BadValue as bad:
@@ -190,7 +193,7 @@ class _Reader:
         nodes = []
         for index, (item, mark) in enumerate(zip(items, items.item_marks, strict=True)):
             if isinstance(item, str):
-                item_map: dict = {"name": item}
+                item_map: dict[str, Any] = {"name": item}
                 marks = {"name": mark}
             elif isinstance(item, MarkedMap):
                 item_map, marks = item, item.value_marks
@@ -250,7 +253,7 @@ class _Reader:
             self.locations[f"cable:{index}"] = _loc(self.path, mark)
         return "custom", cables
 
-    def _cable(self, item: Any, mark) -> Cable:
+    def _cable(self, item: Any, mark: Any) -> Cable:
         hint = "write 'spark-1:p0 -- spark-2:p1' or 'spark-1:p1 -- switch'"
         if not isinstance(item, str):
             self.fail(f"a cable must be a string, got {kind(item)}", mark, hint=hint)
@@ -274,7 +277,8 @@ class _Reader:
                 ends.append(PortRef(end["node"], int(end["port"])))
         return Cable(*ends)
 
-    def _networks(self, doc: MarkedMap, key: str, default: tuple) -> tuple:
+    def _networks(self, doc: MarkedMap, key: str, default: tuple[ipaddress.IPv4Network, ...]
+                  ) -> tuple[ipaddress.IPv4Network, ...]:
         if key not in doc:
             return default
         value = doc[key]
@@ -362,7 +366,7 @@ def render_cluster_file(spec: ClusterSpec) -> str:
 
 # --- inventories ----------------------------------------------------------------------------
 
-def sparks_group(inventory: Any, path: str) -> tuple[Mapping, Mapping]:
+def sparks_group(inventory: Any, path: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """(hosts, group vars) of the sparks group of an inventory in the DESIGN.md shape; the
     group vars are all.vars overlaid with sparks.vars, as Ansible merges them."""
     where = Where(path, None, "all.children.sparks.hosts")
@@ -418,7 +422,7 @@ def spec_from_inventory(hosts: Any, group_vars: Any, path: str) -> ClusterSpec:
     nodes = []
     # (rail-0 subnet, cable): the plan numbers subnets in declaration order, so sorting by
     # subnet restores the order, and with it the very addresses the inventory holds.
-    found: dict[frozenset, tuple] = {}
+    found: dict[frozenset[PortRef], tuple[ipaddress.IPv4Network, Cable]] = {}
     switch_ports: list[tuple[int, PortRef]] = []
     for index, (_, host) in enumerate(ordered):
         nodes.append(SparkNode(name=host.name, index=index,

@@ -88,6 +88,9 @@ class Platform:
             out["rdma"] = f"{self.description} has no RDMA devices"
         if not self.has_gpu:
             out["gpu"] = f"{self.description} has no GPU"
+        if not self.has_rdma:  # the CX-7 brings both: RDMA devices and its PCIe functions
+            out["nic"] = (f"{self.description} has no ConnectX-7 PCIe functions or firmware "
+                          "(its rails are veths)")
         return out
 
 

@@ -23,7 +23,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.composer import Composer, ComposerError
@@ -35,7 +35,8 @@ from sparkctl.errors import InputError, Location
 from sparkctl.values import shown
 
 try:
-    from yaml.cyaml import CParser as _Parser  # libyaml: fast, non-recursive event parser
+    # libyaml: fast, non-recursive event parser. types-PyYAML does not re-export CParser.
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 
     _C_PARSER = True
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -100,6 +101,10 @@ class _BoundedComposer(Composer):
         self._expanded = 0
         self._sizes: dict[int, int] = {}  # id(node) -> expanded node count, once complete
 
+    if TYPE_CHECKING:  # the event parser _Loader mixes in has these
+        def check_event(self, *choices: Any) -> bool: ...
+        def peek_event(self) -> Any: ...
+
     def compose_node(self, parent, index):
         if self.check_event(AliasEvent):
             event = self.peek_event()
@@ -163,6 +168,7 @@ class _Constructor(SafeConstructor):
             result[key] = self.construct_object(value_node, deep=deep)
             marks[key], value_marks[key] = key_node.start_mark, value_node.start_mark
         if self.positions:
+            assert isinstance(result, MarkedMap)  # made a MarkedMap above
             result.mark, result.key_marks, result.value_marks = node.start_mark, marks, \
                 value_marks
         return result
@@ -180,8 +186,11 @@ class _Constructor(SafeConstructor):
         yield result
 
 
-_Constructor.add_constructor(BaseResolver.DEFAULT_MAPPING_TAG, _Constructor.construct_yaml_map)
-_Constructor.add_constructor(BaseResolver.DEFAULT_SEQUENCE_TAG, _Constructor.construct_yaml_seq)
+# types-PyYAML types a constructor's first argument as one of PyYAML's own loader classes.
+_Constructor.add_constructor(BaseResolver.DEFAULT_MAPPING_TAG,
+                             _Constructor.construct_yaml_map)  # type: ignore[type-var]
+_Constructor.add_constructor(BaseResolver.DEFAULT_SEQUENCE_TAG,
+                             _Constructor.construct_yaml_seq)  # type: ignore[type-var]
 
 
 class _Loader(_BoundedComposer, _Parser, _Constructor, Resolver):

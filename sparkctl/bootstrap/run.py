@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sparkctl.bootstrap import scan, steps
 from sparkctl.bootstrap.connection import NodeConnection, connections
@@ -102,6 +103,14 @@ class BootstrapResult:
                 "controller_changes": self.controller_changes, "mesh": self.mesh,
                 "duration_s": round(self.duration_s, 3),
                 "nodes": [n.to_dict() for n in self.nodes]}
+
+
+class Asks(Protocol):
+    """What bootstrap asks the user through: a Prompter, or the CLI's terminal prompter."""
+
+    def confirm(self, text: str) -> bool: ...
+
+    def say(self, text: str) -> None: ...
 
 
 class Prompter:
@@ -316,7 +325,7 @@ def _bootstrap_node(conn: NodeConnection, trust: _Trust, trusted_key: HostKey, u
 
 
 def bootstrap(target, request: BootstrapRequest, read_password: Callable[[], Secret],
-              prompter: Prompter | None = None) -> BootstrapResult:
+              prompter: Asks | None = None) -> BootstrapResult:
     began = time.monotonic()
     prompter = prompter or Prompter()
     check_request(request)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass
+from typing import cast
 
 from sparkctl.bootstrap.hostkeys import HostKey, key_type_of
 
@@ -65,7 +66,8 @@ def connect(host: str, port: int, timeout: float) -> tuple[socket.socket, Addres
         except OSError as exc:
             last = f"TCP port {port}: {exc.strerror or exc}"
         else:
-            return sock, Address(host, port, sockaddr[0])
+            # An IPv4 or IPv6 sockaddr starts with the address as text (typeshed: str | int).
+            return sock, Address(host, port, cast(str, sockaddr[0]))
         sock.close()
     raise Unreachable(last)
 

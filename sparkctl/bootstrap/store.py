@@ -26,6 +26,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -238,6 +239,11 @@ def planned_id(target) -> str:
     return store.id if store else declared_id(target) or new_cluster_id()
 
 
+@overload
+def open_store(target: Any, *, create: Literal[True],
+               new_id: str | None = None) -> ClusterStore: ...
+@overload
+def open_store(target: Any, *, create: bool, new_id: str | None = None) -> ClusterStore | None: ...
 def open_store(target, *, create: bool, new_id: str | None = None) -> ClusterStore | None:
     """The target's cluster store; with create, a new id (new_id, or a random one) is made
     when it has none."""
@@ -260,6 +266,7 @@ def open_store(target, *, create: bool, new_id: str | None = None) -> ClusterSto
                                  created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             store = ClusterStore(root / cluster_id, state)
             store.save()
+        assert cluster_id is not None  # the store was loaded by its id, or made with one
         if index.get(source) != cluster_id:
             index[source] = cluster_id
             atomic_write(root / "index.json",

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
 from sparkctl.checks import detect as D
 from sparkctl.checks import thresholds as T
@@ -58,19 +60,19 @@ class Analysis:
     tool: str
     verdict: str  # pass, degraded, fail, incomplete or unparseable
     diagnosis: str
-    metrics: dict = field(default_factory=dict)
-    parts: list[dict] | None = None  # several tools' outputs in one input
+    metrics: dict[str, Any] = field(default_factory=dict)
+    parts: list[dict[str, Any]] | None = None  # several tools' outputs in one input
     lines: tuple[int, int] | None = None  # where a part sits in its input
     command: str | None = None  # the command typed at the prompt before a part
 
-    def to_dict(self) -> dict:
-        out = {"file": self.file, "tool": self.tool, "metrics": self.metrics,
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.file, "tool": self.tool, "metrics": self.metrics,
                "verdict": self.verdict, "diagnosis": self.diagnosis}
         if self.parts is not None:
             out["parts"] = self.parts
         return out
 
-    def part_dict(self) -> dict:
+    def part_dict(self) -> dict[str, Any]:
         return {"lines": list(self.lines) if self.lines else None, "command": self.command,
                 "tool": self.tool, "metrics": self.metrics, "verdict": self.verdict,
                 "diagnosis": self.diagnosis}
@@ -163,7 +165,7 @@ def _is_noise(result: Analysis) -> bool:
 def analyze_part(part: Part, *, name: str, topology: str | None) -> Analysis:
     text = part.text
     tool = D.detect(text, part.command)
-    where = dict(lines=(part.first_line, part.last_line), command=part.command)
+    where: _Where = dict(lines=(part.first_line, part.last_line), command=part.command)
     if tool is None:
         return _unparseable(name, UNPARSEABLE, _NOT_A_TOOL, **where)
     if tool in D.RECOGNISED_ONLY:
@@ -184,6 +186,13 @@ def analyze_part(part: Part, *, name: str, topology: str | None) -> Analysis:
                     diagnosis=result.diagnosis, metrics=result.metrics, **where)
 
 
+class _Where(TypedDict, total=False):
+    """Where a part sits in its input (Analysis.lines, Analysis.command)."""
+
+    lines: tuple[int, int] | None
+    command: str | None
+
+
 @dataclass(frozen=True)
 class _Context:
     name: str
@@ -198,12 +207,12 @@ _TOOL_LABEL = {
 }
 
 
-def _unparseable(name: str, tool: str, reason: str, **where) -> Analysis:
+def _unparseable(name: str, tool: str, reason: str, **where: Unpack[_Where]) -> Analysis:
     return Analysis(file=name, tool=tool, verdict=UNPARSEABLE, diagnosis=reason, metrics={},
                     **where)
 
 
-def _result(name: str, tool: str, metrics: dict, judgement: Judgement,
+def _result(name: str, tool: str, metrics: dict[str, Any], judgement: Judgement,
             notes: list[str] | None = None) -> Analysis:
     diagnosis = judgement.diagnosis
     if judgement.hint:
@@ -272,7 +281,7 @@ def _pair_snapshots(parts: list[Analysis], name: str) -> list[Analysis]:
     return out
 
 
-def _snapshot_key(part: Analysis) -> tuple | None:
+def _snapshot_key(part: Analysis) -> tuple[str, object] | None:
     kind = part.metrics.get("kind")
     if part.tool == "ethtool" and kind == "statistics":
         return ("ethtool", _interface_of(part.command))
@@ -362,7 +371,7 @@ def judge_nccl_tests(run: nccl_tests.NcclTestsResult,
                          f"bandwidth threshold for {run.collective}."), notes
     points = [(r.size_bytes, r.best_busbw_GBps) for r in run.rows
               if r.best_busbw_GBps is not None]
-    saturated = JC.saturated_busbw(points)  # type: ignore[arg-type]
+    saturated = JC.saturated_busbw(points)
     if saturated is None:
         return Judgement(None, "no busbw values in the result rows."), notes
     busbw, largest = saturated
@@ -609,7 +618,8 @@ def _nvidia_smi_failure(text: str, ctx: _Context) -> Analysis:
                    judgement)
 
 
-def _nvidia_smi(parse):
+def _nvidia_smi(parse: Callable[[str], nvidia_smi.NvidiaSmiResult]
+                ) -> Callable[[str, _Context], Analysis]:
     def run(text: str, ctx: _Context) -> Analysis:
         out = parse(text)
         judgement = JG.judge_gpus(len(out.gpus), [g.ecc_uncorrected for g in out.gpus])

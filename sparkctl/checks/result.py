@@ -18,7 +18,6 @@ A report whose checks include none that was judged (no check at all, or only `in
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,10 +94,15 @@ class Report:
     checks: list[CheckResult] = field(default_factory=list)
     started: str = ""  # ISO-8601 with time zone
     duration_s: float = 0.0
+    # Seconds from the start of each check's stage to its result, by (id, subject): for the
+    # JUnit testcase times; not part of the JSON shape.
+    timings: dict[tuple[str, str], float] = field(default_factory=dict, compare=False,
+                                                  repr=False)
 
     @classmethod
     def from_checks(cls, checks: Iterable[CheckResult], *, started: datetime,
-                    duration_s: float) -> Report:
+                    duration_s: float,
+                    timings: dict[tuple[str, str], float] | None = None) -> Report:
         checks = list(checks)
         if started.tzinfo is None:
             started = started.replace(tzinfo=UTC)
@@ -107,6 +111,7 @@ class Report:
             checks=checks,
             started=started.isoformat(timespec="seconds"),
             duration_s=round(float(duration_s), 3),
+            timings=dict(timings or {}),
         )
 
     @property
@@ -116,7 +121,8 @@ class Report:
 
     def with_checks(self, extra: Iterable[CheckResult]) -> Report:
         checks = [*self.checks, *extra]
-        return Report(overall_verdict(checks), checks, self.started, self.duration_s)
+        return Report(overall_verdict(checks), checks, self.started, self.duration_s,
+                      self.timings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,50 +132,13 @@ class Report:
             "duration_s": self.duration_s,
         }
 
-    def to_junit_xml(self, suite_name: str = "sparkctl") -> str:
-        """Render JUnit XML, one <testcase> per check.
+    def to_junit_xml(self, suite_name: str = "sparkctl", *, degraded: str = "fail",
+                     not_applicable: Iterable[Any] = ()) -> str:
+        """JUnit XML valid against junit-10.xsd (sparkctl.checks.junit says what each
+        verdict becomes)."""
+        from sparkctl.checks.junit import to_junit_xml
 
-        Convention: `fail` is a <failure type="fail">; `degraded` is also a <failure>, with
-        type="degraded" and a message starting "DEGRADED:", because sparkctl exits 1 on
-        degraded too and CI must not turn green on it. Both carry measured/expected/hint in
-        the failure text; `skipped` is a <skipped> with its reason; `info` passes. Every
-        testcase carries its verdict as a property.
-        """
-        failures = sum(1 for c in self.checks if c.verdict in (Verdict.DEGRADED, Verdict.FAIL))
-        skipped = sum(1 for c in self.checks if c.verdict is Verdict.SKIPPED)
-        suite = ET.Element("testsuite", {
-            "name": suite_name,
-            "tests": str(len(self.checks)),
-            "failures": str(failures),
-            "errors": "0",
-            "skipped": str(skipped),
-            "time": f"{self.duration_s:.3f}",
-            "timestamp": self.started,
-        })
-        for check in self.checks:
-            case = ET.SubElement(suite, "testcase", {
-                "classname": f"{suite_name}.{check.kind}",
-                "name": f"{check.id} [{check.subject}]",
-                "time": "0",
-            })
-            props = ET.SubElement(case, "properties")
-            ET.SubElement(props, "property", {"name": "verdict", "value": str(check.verdict)})
-            if check.verdict in (Verdict.PASS, Verdict.INFO):
-                continue
-            if check.verdict is Verdict.SKIPPED:
-                ET.SubElement(case, "skipped", {"message": check.diagnosis})
-                continue
-            prefix = "DEGRADED: " if check.verdict is Verdict.DEGRADED else "FAIL: "
-            failure = ET.SubElement(case, "failure", {
-                "type": str(check.verdict),
-                "message": prefix + check.diagnosis,
-            })
-            failure.text = _failure_text(check)
-        root = ET.Element("testsuites")
-        root.append(suite)
-        ET.indent(root, space="  ")
-        text: str = ET.tostring(root, encoding="unicode")
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n"
+        return to_junit_xml(self, suite_name, degraded=degraded, not_applicable=not_applicable)
 
 
 def overall_verdict(checks: Iterable[CheckResult]) -> Verdict:
@@ -178,16 +147,3 @@ def overall_verdict(checks: Iterable[CheckResult]) -> Verdict:
     if not any(c.verdict.judged for c in checks):
         return Verdict.SKIPPED
     return Verdict.worst(c.verdict for c in checks)
-
-
-def _failure_text(check: CheckResult) -> str:
-    unit = f" {check.unit}" if check.unit else ""
-    lines = [
-        f"verdict: {check.verdict}",
-        f"measured: {check.measured}{unit}",
-        f"expected: {check.expected}{unit}",
-        f"diagnosis: {check.diagnosis}",
-    ]
-    if check.hint:
-        lines.append(f"hint: {check.hint}")
-    return "\n".join(lines)

@@ -63,7 +63,9 @@ def analyze(
         else:
             results.append(analyze_file(path, topology=topology))
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        from sparkctl.outputs import versioned
+
+        typer.echo(json.dumps(versioned("analyze", [r.to_dict() for r in results]), indent=2))
     else:
         _print_table(results)
     ok = all(r.verdict == "pass" for r in results)

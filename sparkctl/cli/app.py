@@ -30,10 +30,16 @@ class _ErrorHandlingGroup(TyperGroup):
             ctx.exit(int(ExitCode.INTERRUPTED))
 
 
+# Help texts are plain text: with rich markup on, "[plot]" in `pip install
+# 'dgx-sparkctl[plot]'` vanished as a style tag (the mode reaches every subcommand).
+# -h is --help everywhere (click contexts inherit help_option_names). Completion:
+# `sparkctl --install-completion` (bash, zsh, fish, PowerShell), `--show-completion`.
 app = typer.Typer(
     cls=_ErrorHandlingGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     help="Provision, validate and watch clusters of 1-4 NVIDIA DGX Spark machines.\n\n"
     "Every command that acts on a cluster takes one target: --topology NAME --hosts h1,h2,..; "

@@ -123,7 +123,7 @@ def bootstrap(
         else _QuietPrompter()
     result = run_bootstrap(target, request, password, prompter)
     if fmt is DataFormat.json:
-        print_json(result.to_dict())
+        print_json(result.to_dict(), kind="bootstrap")
     else:
         print_report(result)
     if not result.ok:

@@ -37,7 +37,7 @@ def list_checks(
     if output_format is ListFormat.json:
         from sparkctl.cli.common import print_json
 
-        print_json([c.to_dict() for c in checks])
+        print_json([c.to_dict() for c in checks], kind="checks-list")
         return
     if output_format is ListFormat.markdown:
         typer.echo(registry.markdown(checks), nl=False)

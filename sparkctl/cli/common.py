@@ -27,6 +27,17 @@ LabOpt = Annotated[str | None, typer.Option(
     "--lab", help="Name of a running simulated cluster (`sparkctl lab up`).")]
 
 
+class JunitDegraded(str, Enum):
+    fail = "fail"
+    warn = "warn"
+
+
+JunitDegradedOpt = Annotated[JunitDegraded, typer.Option(
+    "--junit-degraded", help="With --format junit: report degraded checks as failures (fail) "
+                             "or as passing testcases with a warning (warn); the exit code is "
+                             "1 either way.")]
+
+
 def target_from_options(topology: str | None, hosts: str | None, cluster: Path | None,
                         inventory: Path | None, lab: str | None) -> Target:
     # Lazy: the graph model (networkx) costs ~0.1 s to import; --help should not pay it.
@@ -93,7 +104,13 @@ class DataFormat(str, Enum):
     json = "json"
 
 
-def print_json(data: Any, output: Path | None = None) -> None:
+def print_json(data: Any, output: Path | None = None, *, kind: str | None = None) -> None:
+    """JSON on stdout (or atomically to `output`); with `kind`, the versioned document
+    (sparkctl.outputs: schema_version, the shipped schema data/schemas/<kind>.json)."""
+    if kind is not None:
+        from sparkctl.outputs import versioned
+
+        data = versioned(kind, data)
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
     if output is None:
         sys.stdout.write(text)

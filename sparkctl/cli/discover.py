@@ -56,7 +56,7 @@ def discover(
         scope = scope_for_target(target_from_options(topology, hosts, cluster, inventory, lab))
     result = run_discovery(scope.nodes, scope.endpoints, scope.declared, window, bring_up)
     if format == DiscoverFormat.json:
-        print_json(render.to_json(result, scope.source))
+        print_json(render.to_json(result, scope.source), kind="discover")
     elif format == DiscoverFormat.dot:
         typer.echo(render.to_dot(result), nl=False)
     else:

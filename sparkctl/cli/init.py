@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,7 +35,7 @@ def init(
 
     if platform not in PLATFORMS:
         raise InputError(f"unknown platform {platform!r}", hint=f"use {' or '.join(PLATFORMS)}")
-    params = {} if mtu is None else {"mtu": mtu}
+    params: dict[str, Any] = {} if mtu is None else {"mtu": mtu}
     spec = dataclasses.replace(builtin_spec(topology, split_hosts(hosts), **params),
                                platform=platform)
     Cluster.from_spec(spec)

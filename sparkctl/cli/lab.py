@@ -65,6 +65,7 @@ def up(
     else:
         from sparkctl.cluster import load_cluster_file
 
+        assert cluster is not None  # exactly one of --topology and --cluster, checked above
         spec = load_cluster_file(cluster)
         source = {"cluster_file": str(cluster.resolve())}
     result = lifecycle.up(spec, name=name, rate=rate, configured=configured, fresh=fresh,
@@ -101,7 +102,7 @@ def status(name: NameOpt = "lab", format: FormatOpt = DataFormat.table) -> None:
 
     data = lab_status(name)
     if format == DataFormat.json:
-        print_json(data)
+        print_json(data, kind="lab-status")
         return
     from rich.console import Console
     from rich.table import Table
@@ -138,7 +139,7 @@ def list_labs(format: FormatOpt = DataFormat.table) -> None:
 
     rows = lab_list()
     if format == DataFormat.json:
-        print_json(rows)
+        print_json(rows, kind="lab-list")
         return
     if not rows:
         _echo("no labs; start one with `sparkctl lab up --topology ring3`")
@@ -251,7 +252,7 @@ def shims(format: FormatOpt = DataFormat.table) -> None:
 
     rows = [{"kind": k, "what": w, "where": p, "why": y} for k, w, p, y in shim_table()]
     if format == DataFormat.json:
-        print_json(rows)
+        print_json(rows, kind="lab-shims")
         return
     from rich.console import Console
     from rich.table import Table

@@ -16,13 +16,13 @@ def plan(
         "--model", "-m", help="Catalogue name (see --list) or path to a Hugging Face "
         "config.json.")] = None,
     quant: Annotated[str | None, typer.Option(
-        "--quant", "-q", help="Weight format: bf16, fp8, nvfp4, mxfp4 or int4 "
+        "--quant", help="Weight format: bf16, fp8, nvfp4, mxfp4 or int4 "
         "(default: the model's native release).")] = None,
     context: Annotated[str | None, typer.Option(
         "--context", help="Tokens per sequence: 32768, 32k, 128k, 1m (k = 1024) "
         "(default: 128k, or the model's max context if smaller).")] = None,
     concurrency: Annotated[int, typer.Option(
-        "--concurrency", "-n", help="Sequences served at once.",
+        "--concurrency", help="Sequences served at once.",
         callback=whole(None, 1_000_000))] = 1,
     kv_dtype: Annotated[str, typer.Option(
         "--kv-dtype", help="KV cache element type: bf16 or fp8.")] = "bf16",
@@ -55,7 +55,8 @@ def plan(
         if format == DataFormat.json:
             from sparkctl.cli.common import print_json
 
-            print_json([{"name": m.name, "hf_id": m.hf_id, "aliases": list(m.aliases),
+            print_json(kind="plan-list", data=[{
+                         "name": m.name, "hf_id": m.hf_id, "aliases": list(m.aliases),
                          "params_b": m.params_b.value if m.params_b else None,
                          "attention": m.attention, "native_quant": m.native_quant,
                          "plannable": not m.missing_for_kv()} for m in models])

@@ -79,7 +79,7 @@ def render(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
     out = render_launch_dir(plan, output or Path(f"runtime-{plan.runtime}"))
     _warn(plan)
     if fmt is DataFormat.json:
-        print_json({**plan.to_dict(), "output": str(out)})
+        print_json({**plan.to_dict(), "output": str(out)}, kind="runtime-render")
         return
     typer.echo(f"{plan.runtime} serving {plan.model} on {plan.cluster} ({plan.topology}): "
                f"TP {plan.tp} x PP {plan.pp}, image {plan.image}")
@@ -187,7 +187,7 @@ def status(runtime: RuntimeArg, topology: TopologyOpt = None, hosts: HostsOpt = 
                            image, port, hf_cache, from_plan)
     report = runtime_status(target, plan, endpoint=endpoint, timeout=timeout, ssh=ssh)
     if fmt is DataFormat.json:
-        print_json(report.to_dict())
+        print_json(report.to_dict(), kind="runtime-status")
     else:
         for check in report.checks:
             typer.echo(f"{check.verdict.value:<8} {check.id:<20} {check.subject:<28} "

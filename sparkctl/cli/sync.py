@@ -72,6 +72,7 @@ def sync(
         _emit(report, output_format, output)
     if problem is not None:
         raise problem
+    assert report is not None  # run_sync returns a report whenever there is no problem
     raise typer.Exit(int(ExitCode.OK if report.verdict == "pass" else ExitCode.FAILED))
 
 
@@ -79,11 +80,13 @@ def _emit(report, output_format: DataFormat, output: Path | None) -> None:
     from sparkctl.cli.common import print_json
 
     if output_format is DataFormat.json:
-        print_json(report.to_dict(), output)
+        print_json(report.to_dict(), output, kind="sync")
         return
+    from sparkctl.report.terminal import terminal_for
     from sparkctl.sync.display import table_text
 
-    text = table_text(report, output is None and sys.stdout.isatty())
+    term = terminal_for(plain=output is not None)
+    text = table_text(report, term.color, term.width)
     if output is None:
         typer.echo(text, nl=False)
     else:

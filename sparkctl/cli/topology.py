@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sparkctl.cli.common import HostsOpt, print_json
+from sparkctl.cli.common import DataFormat, HostsOpt, print_json
 
 app = typer.Typer(no_args_is_help=True, help="List, show and draw cluster topologies.")
 
@@ -26,14 +26,16 @@ NameOrFile = Annotated[str, typer.Argument(
 
 @app.command("list")
 def list_topologies(
-    format: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.table,
+    format: Annotated[DataFormat, typer.Option("--format", "-f", help="table or json.")
+                      ] = DataFormat.table,
 ) -> None:
     """List the built-in topologies and how each is cabled."""
     from sparkctl.topology.builtins import BUILTINS
 
-    if format == ShowFormat.json:
-        print_json([{"name": t.name, "nodes": t.nodes, "summary": t.summary,
-                     "cabling": t.cabling} for t in BUILTINS.values()])
+    if format == DataFormat.json:
+        print_json(kind="topology-list", data=[{
+            "name": t.name, "nodes": t.nodes, "summary": t.summary, "cabling": t.cabling}
+            for t in BUILTINS.values()])
         return
     from rich.console import Console
     from rich.table import Table
@@ -61,7 +63,7 @@ def show(
 
     cluster = resolve_name_or_file(name_or_file, hosts).cluster
     if format == ShowFormat.json:
-        print_json(diagram.to_json(cluster))
+        print_json(diagram.to_json(cluster), kind="topology-show")
     elif format == ShowFormat.dot:
         typer.echo(diagram.to_dot(cluster), nl=False)
     elif format == ShowFormat.mermaid:

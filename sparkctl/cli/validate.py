@@ -12,6 +12,8 @@ from sparkctl.cli.common import (
     ClusterOpt,
     HostsOpt,
     InventoryOpt,
+    JunitDegraded,
+    JunitDegradedOpt,
     LabOpt,
     OutputOpt,
     TopologyOpt,
@@ -24,6 +26,7 @@ class ValidateFormat(StrEnum):
     table = "table"
     json = "json"
     junit = "junit"
+    html = "html"
 
 
 class Phase(StrEnum):
@@ -42,9 +45,12 @@ def validate(
                                help="Links only: no bandwidth or collective load."),
     only: list[Phase] = typer.Option(None, "--only", help="Run only these phases "
                                      "(repeatable): links, rails, collective."),
-    output_format: ValidateFormat = typer.Option(ValidateFormat.table, "--format",
-                                                 help="table, json or junit."),
+    output_format: ValidateFormat = typer.Option(
+        ValidateFormat.table, "--format", "-f",
+        help="table (a summary; every check with --verbose), json, junit, or html (one "
+             "self-contained page; give -o report.html)."),
     output: OutputOpt = None,
+    junit_degraded: JunitDegradedOpt = JunitDegraded.fail,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing when every check "
                                "passes, one line otherwise (the -o file is still written)."),
     budget: float = typer.Option(None, "--budget", callback=number(5.0, 86400.0),
@@ -54,9 +60,11 @@ def validate(
     wait: WaitOpt = 0.0,
     tcp: bool = typer.Option(False, "--tcp", help="On dgx-spark, measure rails with iperf3 "
                              "(TCP) instead of ib_write_bw."),
-    all_gather: bool = typer.Option(False, "--all-gather", help="Also run all_gather_perf "
-                                    "(dgx-spark)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress on stderr."),
+    all_gather: bool = typer.Option(False, "--all-gather", help="Kept for old scripts: on "
+                                    "dgx-spark all_gather_perf always runs (NVIDIA's verdict, "
+                                    "16G or the 4G fallback), all_reduce beside it."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every check in the table "
+                                 "(not only the summary), and progress on stderr."),
     db: Path | None = typer.Option(None, "--db", help="History database shared with `sparkctl "
                                    "health` (default as there: /var/lib/sparkctl/health.db as "
                                    "root, else ~/.local/state/sparkctl/health.db; env "
@@ -80,6 +88,7 @@ def validate(
     from sparkctl.cli.common import budget_option, emit, finish_run, target_from_options
     from sparkctl.errors import InputError
     from sparkctl.health.store import default_db_path
+    from sparkctl.report.terminal import terminal_for
     from sparkctl.validate.output import render, summary_line
     from sparkctl.validate.runner import PHASES, ValidateOptions, ValidateRequest, validate_target
 
@@ -95,15 +104,10 @@ def validate(
                               regression_pct, wait)
     run = validate_target(target, request, log)
     report = run.report
-    color = output is None and not quiet and _is_terminal()
-    emit(render(report, output_format.value, target.description, color=color,
-                not_applicable=run.not_applicable),
+    term = terminal_for(plain=output is not None or quiet)
+    emit(render(report, output_format.value, target.description, color=term.color,
+                not_applicable=run.not_applicable, verbose=verbose, width=term.width,
+                target=target, junit_degraded=junit_degraded.value),
          output, quiet=quiet, summary=summary_line(report, target.description),
          healthy=report.verdict == "pass")
     finish_run(report, "validate")
-
-
-def _is_terminal() -> bool:
-    import sys
-
-    return sys.stdout.isatty()

@@ -133,7 +133,7 @@ def probe(cfg, ifaces):
         except OSError as exc:
             iface["error"] = f"cannot open a raw socket: {exc}"
     heard = {}
-    foreign = {}
+    foreign: dict[str, set[str]] = {}
     for iface in probes.values():
         iface["sent"] = 0
         payload = json.dumps({"s": cfg["session"], "n": cfg["node"], "i": iface["name"],

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.engine.session import FINISH_RESERVE_S, Session, Stage, skipped
-from sparkctl.probe.hosts import endpoint_for
+from sparkctl.probe.hosts import endpoints_for_target
 from sparkctl.probe.ssh import ProbePool, RemoteProcess
 from sparkctl.topology.hardware import all_netdevs
-from sparkctl.validate import links
+from sparkctl.validate import hardware, links
 from sparkctl.validate import reachability as R
-from sparkctl.validate.facts import FactsError, NodeFacts, parse_node_facts
+from sparkctl.validate.facts import RDMA_ENV_PATH, FactsError, NodeFacts, parse_node_facts
 from sparkctl.validate.scripts import python_command
 
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def judge_ssh(name: str, endpoint: SshEndpoint, error: str | None,
 
 def connect_stage(connect_timeout: float) -> Stage:
     def run(session: Session) -> None:
-        endpoints = [endpoint_for(n.name, n.connection) for n in session.nodes]
+        # As every probe reaches nodes: what the inventory leaves unset comes from bootstrap.
+        endpoints = endpoints_for_target(session.target)
         started = time.monotonic()
         # Ends a little before the stage would be cut off, so a node that never finishes its
         # handshake is reported as such (node.ssh fail), not as "not measured".
@@ -77,15 +78,30 @@ def connect_stage(connect_timeout: float) -> Stage:
 
 # --- link facts ---------------------------------------------------------------------------
 
-def facts_request(session: Session, node: Node, ethtool_stats: bool) -> dict[str, object]:
+def facts_request(session: Session, node: Node, ethtool_stats: bool, nic: bool = False
+                  ) -> dict[str, object]:
+    """What a node reports. Where the platform has RDMA: the RoCE hw_counters, the node's
+    measured GID indexes (rdma.env) and, with `ethtool_stats`, `ethtool -S`; with `nic`,
+    each CX-7 function's PCIe link and firmware (validate)."""
     platform = session.platform
-    return {"netdevs": sorted({i.name for i in node.interfaces} | set(all_netdevs())),
-            "hcas": [i.hca for i in node.interfaces] if platform.has_rdma else [],
-            "ethtool_stats": ethtool_stats and platform.has_rdma}
+    request: dict[str, object] = {
+        "netdevs": sorted({i.name for i in node.interfaces} | set(all_netdevs())),
+        "hcas": [i.hca for i in node.interfaces] if platform.has_rdma else [],
+        "ethtool_stats": ethtool_stats and platform.has_rdma}
+    if platform.has_rdma:
+        request["hw_counters"] = True
+        request["rdma_env"] = rdma_env_path(session, node)
+        if nic:
+            request["nic"] = list(all_netdevs())
+    return request
 
 
-def facts_command(session: Session, node: Node, ethtool_stats: bool) -> str:
-    return python_command("link_facts", facts_request(session, node, ethtool_stats))
+def rdma_env_path(session: Session, node: Node) -> str:
+    return str(session.target.hostvars.get(node.name, {}).get("rdma_env_path", RDMA_ENV_PATH))
+
+
+def facts_command(session: Session, node: Node, ethtool_stats: bool, nic: bool = False) -> str:
+    return python_command("link_facts", facts_request(session, node, ethtool_stats, nic))
 
 
 def judge_facts(name: str, ok: bool, stdout: str, error: str | None
@@ -105,39 +121,47 @@ def judge_facts(name: str, ok: bool, stdout: str, error: str | None
                               f"and {len(facts.hcas)} RDMA devices.")
 
 
-def link_expected(session: Session, counters: bool) -> list[tuple[str, str]]:
+def link_expected(session: Session, nic: bool = False) -> list[tuple[str, str]]:
     out = []
-    rdma = RDMA_CHECK_IDS + (("rdma.counters",) if counters else ())
     for node in session.nodes:
         out.append(("link.facts", node.name))
         for iface in node.interfaces:
             out += [(c, links.subject(node.name, iface.name)) for c in LINK_CHECK_IDS]
             if session.platform.has_rdma:
-                out += [(c, links.subject(node.name, iface.hca if c != "rdma.counters"
-                                          else iface.name)) for c in rdma]
+                out += [(c, links.subject(node.name, iface.hca)) for c in RDMA_CHECK_IDS]
         out.append(("link.stray", f"{node.name}/unplanned"))
+        if nic and session.platform.has_rdma:
+            out += [("link.pcie", links.subject(node.name, n)) for n in all_netdevs()]
+    if nic and session.platform.has_rdma:
+        out.append(("link.firmware", "cluster"))
     return out
 
 
-def judge_links(session: Session, facts: dict[str, NodeFacts], counters: bool) -> None:
-    """Every link check of every node (a node without facts: its checks are skipped)."""
+def judge_links(session: Session, facts: dict[str, NodeFacts], nic: bool = False) -> None:
+    """Every link check of every node (a node without facts: its checks are skipped); with
+    `nic` (validate on a platform with the CX-7), each function's PCIe link and the firmware."""
     platform = session.platform
     for node in session.nodes:
         if node.name not in facts:
             why = session.unreachable(node.name) or "its link facts could not be read"
             session.record(*(skipped(c, s, f"Not measured: {node.name} {_as_reason(why)}.")
-                             for c, s in _node_link_subjects(session, node, counters)))
+                             for c, s in _node_link_subjects(session, node, nic)))
             continue
         session.record(*links.node_link_checks(
             node.name, node.interfaces, facts[node.name], facts,
             expected_speed=platform.link_speed_mbps, speed_note=platform.link_speed_note,
-            cx7_netdevs=all_netdevs(), rdma=platform.has_rdma, gid_index=session.target.gid_index,
-            counters=counters))
+            cx7_netdevs=all_netdevs(), rdma=platform.has_rdma,
+            gid_index=session.target.gid_index))
+        if nic and platform.has_rdma:
+            session.record(*hardware.pcie_checks(node.name, facts[node.name], all_netdevs()))
+    if nic and platform.has_rdma:
+        session.record(hardware.firmware_check(
+            {n.name: facts[n.name] for n in session.nodes if n.name in facts},
+            [n.name for n in session.nodes if n.name not in facts]))
 
 
-def _node_link_subjects(session: Session, node: Node, counters: bool
-                        ) -> list[tuple[str, str]]:
-    return [(c, s) for c, s in link_expected(session, counters) if c != "link.facts"
+def _node_link_subjects(session: Session, node: Node, nic: bool) -> list[tuple[str, str]]:
+    return [(c, s) for c, s in link_expected(session, nic) if c != "link.facts"
             and s.split("/")[0] == node.name]
 
 
@@ -147,8 +171,10 @@ def _as_reason(why: str) -> str:
 
 def facts_stage(counters: bool, judge: bool = True) -> Stage:
     """validate: link facts of every node, then (`judge`) its link checks. Facts are gathered
-    whatever the phases: they feed the reachability diagnoses, and a node that cannot report
-    them is known before any bandwidth test waits on it."""
+    whatever the phases: they feed the reachability diagnoses, the rail tests' GID indexes and
+    the throttle diagnosis, and a node that cannot report them is known before any bandwidth
+    test waits on it. `counters`: ask for `ethtool -S` too (the counters are judged only as
+    deltas around the rail test, sparkctl.validate.counters)."""
 
     def run(session: Session) -> None:
         names = [n.name for n in session.nodes if session.probes.reachable(n.name)]
@@ -156,8 +182,8 @@ def facts_stage(counters: bool, judge: bool = True) -> Stage:
         timeout = session.budget.timeout(FACTS_TIMEOUT_S, reserve=FINISH_RESERVE_S)
 
         def ask(name: str) -> CommandResult:
-            return session.probes.run(name, facts_command(session, by_name[name], counters),
-                                      timeout)
+            return session.probes.run(name, facts_command(session, by_name[name], counters,
+                                                          nic=judge), timeout)
 
         results = session.parallel([partial(ask, n) for n in names])
         facts: dict[str, NodeFacts] = {}
@@ -172,9 +198,9 @@ def facts_stage(counters: bool, judge: bool = True) -> Stage:
                 facts[name] = parsed
         session.data["facts"] = facts
         if judge:
-            judge_links(session, facts, counters)
+            judge_links(session, facts, nic=True)
 
-    return Stage("links", run, lambda s: link_expected(s, counters) if judge else [])
+    return Stage("links", run, lambda s: link_expected(s, nic=True) if judge else [])
 
 
 # --- reachability -------------------------------------------------------------------------

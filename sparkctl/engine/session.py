@@ -69,6 +69,9 @@ class Session:
     checks: dict[tuple[str, str], CheckResult] = field(default_factory=dict)
     not_applicable: list[Skip] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)  # what stages hand later stages
+    # seconds from its stage's start to each result (JUnit testcase times)
+    timings: dict[tuple[str, str], float] = field(default_factory=dict)
+    stage_started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _open: bool = True
 
@@ -96,6 +99,7 @@ class Session:
                 if check.id not in registry.CHECKS:
                     raise KeyError(f"check id {check.id!r} is not in sparkctl.engine.registry")
                 self.checks[(check.id, check.subject)] = check
+                self.timings[(check.id, check.subject)] = time.monotonic() - self.stage_started
 
     def results(self, check_id: str | None = None) -> list[CheckResult]:
         with self._lock:
@@ -150,6 +154,7 @@ def run_stages(session: Session, stages: list[Stage]) -> None:
                                               "budget was spent before this check could start.")
             return
         error: list[BaseException] = []
+        session.stage_started = time.monotonic()
         session.log(f"{stage.name}: starting ({budget.left():.1f} s of the budget left)")
 
         def work(stage: Stage = stage, error: list[BaseException] = error) -> None:
@@ -223,7 +228,8 @@ def finish(session: Session, started: datetime, extra: list[CheckResult] | None 
     from sparkctl.engine.outcome import with_outcome
 
     return with_outcome(Report.from_checks([*checks.values(), *(extra or [])], started=started,
-                                           duration_s=time.monotonic() - session.budget.started))
+                                           duration_s=time.monotonic() - session.budget.started,
+                                           timings=dict(session.timings)))
 
 
 def now() -> datetime:

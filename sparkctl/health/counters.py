@@ -1,20 +1,24 @@
-"""RDMA error counters as deltas since the previous health run (dgx-spark).
+"""A rail's error counters as deltas since the previous health run (dgx-spark).
 
 Absolute counters only say something happened since boot; a delta says it is happening now.
-The previous values come from the history store; a counter that went down was reset (reboot,
-driver reload), so its delta is its new value.
+The previous values come from the history store. The counters are the rail's IB port
+counters, RoCE hw_counters and `ethtool -S` (sparkctl.validate.counters.rail_counters), judged
+by the same window judge validate uses around its rail test: a counter that went down was
+reset (its new value is the delta), one that was not in the previous run has no delta (never
+0), and FEC corrections and link-down events are shown, never failed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sparkctl.checks.diagnose import judge_counters
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.health.findings import Findings
 from sparkctl.health.samples import Sample
+from sparkctl.validate.counters import CHECK, judge_window
 
 METRIC = "rdma_counter"
+WINDOW = "the time since the previous health run"
 
 
 def counter_samples(node: str, hca: str, counters: Mapping[str, int]) -> list[Sample]:
@@ -29,30 +33,18 @@ def judge_counter_deltas(node: str, hca: str, now: Mapping[str, int],
     if previous is None:
         # No earlier run: there is no delta, so none is claimed (info, no value).
         out.checks.append(CheckResult(
-            "rdma.counter_delta", "rdma", subject, Verdict.INFO, measured=None, expected=0,
+            CHECK, "rdma", subject, Verdict.INFO, measured=None, expected=0,
             unit="errors", diagnosis=f"first run here: {len(now)} error counters recorded as "
             "the baseline for the next run's deltas."))
         return out
-    deltas = {}
-    for name, value in now.items():
-        before = previous.get(name)
-        deltas[name] = value if before is None or value < before else value - before
-    for name, delta in deltas.items():
+    for name in sorted(set(now) & set(previous)):
+        value, before = now[name], previous[name]
+        delta = value if value < before else value - before
         out.samples.append(Sample("rdma_counter_delta", float(delta),
                                   {"node": node, "device": hca, "counter": name}))
-    judged = judge_counters(deltas)
-    if judged.verdict is None:
-        out.skipped.append(_skip(subject))
-        return out
-    check = judged.to_check("rdma.counter_delta", "rdma", subject)
-    if check.verdict is not Verdict.PASS:
+    check = judge_window(subject, previous, now, WINDOW)
+    if check.verdict is not Verdict.PASS and check.verdict.judged:
         check = CheckResult(**{**check.__dict__,
                                "diagnosis": "since the previous run: " + check.diagnosis})
     out.checks.append(check)
     return out
-
-
-def _skip(subject: str):
-    from sparkctl.health.findings import Skip
-
-    return Skip("rdma.counter_delta", subject, "no error counters readable")

@@ -32,6 +32,25 @@ class HistoryQuery:
     target: str | None = None
 
 
+def resolve_target(store: HistoryStore, text: str | None) -> str | None:
+    """`--target`: a target key as stored (`health history` lists them), or a part of one
+    that only one target has (a lab's name, an inventory's file name)."""
+    if text is None:
+        return None
+    known = store.targets()
+    if text in known:
+        return text
+    matches = [t for t in known if text in t]
+    if len(matches) == 1:
+        return matches[0]
+    listed = ", ".join(known) or "none yet"
+    if matches:
+        raise InputError(f"--target {text!r} matches {len(matches)} targets in {store.path}",
+                         hint="give more of it; targets: " + ", ".join(matches))
+    raise InputError(f"--target {text!r}: no runs of such a target in {store.path}",
+                     hint=f"targets with history: {listed}")
+
+
 def select_points(store: HistoryStore, query: HistoryQuery) -> list[HistoryPoint]:
     if query.metrics:
         known = set(store.metric_names())
@@ -47,11 +66,11 @@ def history_dict(store: HistoryStore, query: HistoryQuery) -> dict:
     runs = store.runs(since_ts=query.since_ts, target=query.target)
     points = select_points(store, query) if query.metrics else []
     return {
-        "db": str(store.path), "schema_version": store.schema_version,
+        "db": str(store.path), "db_schema_version": store.schema_version,
         "runs": [{"id": r.id, "started": r.started, "duration_s": r.duration_s,
                   "verdict": r.verdict, "target": r.target, "source": r.source} for r in runs],
         "points": [{"run_id": p.run_id, "ts": p.ts, "metric": p.metric, "subject": p.subject,
-                    "value": p.value, "unit": p.unit} for p in points],
+                    "value": p.value, "unit": p.unit, "target": p.target} for p in points],
     }
 
 
@@ -73,10 +92,13 @@ def print_history(store: HistoryStore, query: HistoryQuery) -> None:
         console.print(table)
         return
     table = Table(title=f"history of {', '.join(query.metrics)}")
-    for col in ("time", "run", "metric", "subject", "value"):
+    several = len({p["target"] for p in doc["points"]}) > 1
+    for col in ("time", "run", "metric", "subject", "value", *(("target",) if several else ())):
         table.add_column(col, overflow="fold")
     for p in doc["points"]:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p["ts"]))
         unit = f" {p['unit']}" if p["unit"] else ""
-        table.add_row(when, str(p["run_id"]), p["metric"], p["subject"], f"{p['value']:g}{unit}")
+        value = "failed (no value)" if p["value"] is None else f"{p['value']:g}{unit}"
+        table.add_row(when, str(p["run_id"]), p["metric"], p["subject"], value,
+                      *((p["target"],) if several else ()))
     console.print(table)

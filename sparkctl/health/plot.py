@@ -41,10 +41,12 @@ def plot_trend(points: list[HistoryPoint], path: Path, *,
     metrics = sorted({p.metric for p in points})
     fig, axes = plt.subplots(len(metrics), 1, figsize=(10, 3.5 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        # one line per cluster and subject: two clusters' spark-1 are two lines
+        several = len({p.target for p in points}) > 1
         series: dict[str, list[HistoryPoint]] = defaultdict(list)
         for p in points:
             if p.metric == metric:
-                series[p.subject].append(p)
+                series[f"{p.target}: {p.subject}" if several else p.subject].append(p)
         unit = next((p.unit for p in points if p.metric == metric and p.unit), "")
         for subject, items in sorted(series.items()):
             items = [p for p in items if p.value is not None]  # failed runs have no value

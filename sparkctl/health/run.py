@@ -19,6 +19,7 @@ from sparkctl.engine.budget import Budget
 from sparkctl.engine.lock import measurement_lock
 from sparkctl.engine.nodes import connect_stage
 from sparkctl.engine.session import Session, Skip, Stage, finish, now, run_stages
+from sparkctl.health.naming import cluster_id
 from sparkctl.health.regression import RegressionPolicy, regression_checks
 from sparkctl.health.samples import Sample, rail_bandwidth_samples
 from sparkctl.health.stages import SAMPLES, health_stage
@@ -40,6 +41,7 @@ class HealthOptions:
     regression: RegressionPolicy = RegressionPolicy()
     started: float | None = None  # time.monotonic() the budget counts from (None: now)
     rail_base_port: int | None = None
+    cluster_id: str | None = None  # the exported `cluster` label (None: naming.cluster_id)
 
 
 @dataclass
@@ -49,6 +51,9 @@ class HealthRun:
     skipped: list[Skip]  # checks that do not apply on this platform, with why
     target: str
     run_id: int | None = None
+    cluster: str = ""  # the `cluster` label of the exported series (sparkctl.health.naming)
+    platform: str = ""
+    rail_floor_gbps: float | None = None  # the platform's rail pass threshold, where known
 
     def to_dict(self) -> dict:
         doc = self.report.to_dict()
@@ -89,7 +94,28 @@ def run_health(target, options: HealthOptions, store: HistoryStore | None,
     samples = _node_up_samples(session, report) + samples
     if store is not None:
         report = report.with_checks(regression_checks(samples, store, key, options.regression))
-    return HealthRun(report, samples, session.not_applicable, key)
+    return HealthRun(report, samples, session.not_applicable, key,
+                     cluster=options.cluster_id or cluster_id(target),
+                     platform=target.platform.name, rail_floor_gbps=_rail_floor(target))
+
+
+def probe_due(db: Path | None, key: str, every: int | None) -> bool:
+    """`--probe-every N`: probe when the N-1 runs since the target's newest rail
+    bandwidth sample (from a probe or a validate) did not, or when it has none yet."""
+    if not every:
+        return False
+    if every == 1 or db is None or not db.exists():
+        return True
+    from sparkctl.health.samples import RAIL_BANDWIDTH
+
+    with HistoryStore(db, retention_days=0) as store:
+        since = store.runs_since_sample(RAIL_BANDWIDTH, target=key)
+    return since is None or since >= every - 1
+
+
+def _rail_floor(target) -> float | None:
+    floor = target.platform.rail_floor
+    return float(floor.minimum) if floor is not None else None
 
 
 def _node_up_samples(session: Session, report: Report) -> list[Sample]:

@@ -19,6 +19,7 @@ from sparkctl.health.findings import Findings
 from sparkctl.health.remote import NodeOutput, NodeScriptPlan, build_script, parse_sections
 from sparkctl.health.samples import Sample
 from sparkctl.validate import reachability as R
+from sparkctl.validate.counters import rail_counters
 from sparkctl.validate.scripts import python_command
 
 COMMAND_TIMEOUT_S = 10.0
@@ -45,7 +46,7 @@ def script_plan(session: Session, node) -> NodeScriptPlan:
 
 def _ask(session: Session, node, timeout: float) -> NodeAnswers:
     commands = {
-        "link_facts": N.facts_command(session, node, ethtool_stats=False),
+        "link_facts": N.facts_command(session, node, ethtool_stats=True),
         "reach": python_command("reach", R.reach_request(
             node.interfaces, lambda _peer: SSH_PORT, tcp_timeout=TCP_TIMEOUT_S,
             pings=R.QUICK_PINGS)),
@@ -66,7 +67,7 @@ def _ask(session: Session, node, timeout: float) -> NodeAnswers:
 
 
 def expected(session: Session) -> list[tuple[str, str]]:
-    out = N.link_expected(session, counters=False) + N.reach_expected(session)
+    out = N.link_expected(session) + N.reach_expected(session)
     out += [("host.script", n.name) for n in session.nodes]
     return out
 
@@ -108,17 +109,18 @@ def judge(session: Session, answers: dict[str, NodeAnswers | None],
         if parsed is not None:
             facts[node.name] = parsed
     session.data["facts"] = facts
-    N.judge_links(session, facts, counters=False)
+    N.judge_links(session, facts)
     for node in session.nodes:
         if node.name in facts:
             samples.extend(_link_samples(node, facts[node.name]))
             if session.platform.has_rdma:
                 for iface in node.interfaces:
                     hca = facts[node.name].hcas.get(iface.hca)
-                    if hca is not None and hca.exists and hca.counters:
+                    now = rail_counters(facts[node.name], iface.name, iface.hca)
+                    if hca is not None and hca.exists and now:
                         before = _previous_counters(previous, node.name, iface.hca)
                         _take(session, counters.judge_counter_deltas(node.name, iface.hca,
-                                                                     hca.counters, before))
+                                                                     now, before))
     reports = {name: _reach_report(name, got) for name, got in answers.items() if got}
     N.judge_reach(session, reports, refused_is_reachable=True)
     gpus = {}

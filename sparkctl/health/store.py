@@ -82,6 +82,7 @@ class HistoryPoint:
     labels: dict
     value: float | None  # None: the measurement failed (it has no value)
     unit: str | None
+    target: str = ""  # the run's target key: series of two clusters are never one line
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,11 @@ class RunRow:
 
 
 def target_key(target) -> str:
-    """How history tells clusters apart: the inventory file, else the cluster's description."""
+    """How history tells clusters apart: the inventory or cluster file; a built-in topology
+    with its hosts (its description alone, "built-in ring3", is the same for every ring3)."""
+    if target.inventory_path is None and target.key.startswith("built-in "):
+        hosts = ",".join(f"{n.name}={n.mgmt_address}" for n in target.cluster.spec.nodes)
+        return f"{target.key} {hosts}"
     return target.key
 
 
@@ -257,7 +262,7 @@ class HistoryStore:
 
     def points(self, *, since_ts: float | None = None, metrics: list[str] | None = None,
                target: str | None = None) -> list[HistoryPoint]:
-        sql = ("SELECT s.run_id, s.ts, s.metric, s.subject, s.labels, s.value, s.unit "
+        sql = ("SELECT s.run_id, s.ts, s.metric, s.subject, s.labels, s.value, s.unit, r.target "
                "FROM samples s JOIN runs r ON r.id = s.run_id WHERE s.ts >= ?")
         args: list = [since_ts or 0.0]
         if metrics:
@@ -268,6 +273,20 @@ class HistoryStore:
             args.append(target)
         return [_point(row) for row in self.db.execute(sql + " ORDER BY s.ts, s.run_id", args)]
 
+    def targets(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT target FROM runs ORDER BY 1")]
+
+    def runs_since_sample(self, metric: str, *, target: str) -> int | None:
+        """How many runs of `target` came after its newest run with a `metric` sample (None:
+        no run has one): `health --probe-every N` probes when this reaches N - 1."""
+        last = self.db.execute(
+            "SELECT MAX(r.id) FROM runs r JOIN samples s ON s.run_id = r.id "
+            "WHERE r.target = ? AND s.metric = ?", (target, metric)).fetchone()[0]
+        if last is None:
+            return None
+        return self.db.execute("SELECT COUNT(*) FROM runs WHERE target = ? AND id > ?",
+                               (target, last)).fetchone()[0]
+
     def metric_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT metric FROM samples ORDER BY 1")]
 
@@ -276,5 +295,6 @@ class HistoryStore:
 
 
 def _point(row) -> HistoryPoint:
-    run_id, ts, metric, subject, labels, value, unit = row
-    return HistoryPoint(run_id, ts, metric, subject, json.loads(labels), value, unit)
+    run_id, ts, metric, subject, labels, value, unit, *target = row
+    return HistoryPoint(run_id, ts, metric, subject, json.loads(labels), value, unit,
+                        target[0] if target else "")

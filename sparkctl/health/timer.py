@@ -19,7 +19,9 @@ from pathlib import Path
 from sparkctl.errors import EnvironmentProblem, InputError, RunFailed
 
 PLAYBOOK_TIMEOUT_S = 900
-PROM_FILE = "sparkctl.prom"
+# What Debian's and Ubuntu's prometheus-node-exporter reads (its /etc/default/
+# prometheus-node-exporter: --collector.textfile.directory=/var/lib/prometheus/node-exporter).
+DEFAULT_TEXTFILE_DIR = Path("/var/lib/prometheus/node-exporter")
 _EVERY = re.compile(r"^\s*(\d+)\s*([mh])\s*$")
 
 
@@ -58,12 +60,16 @@ class TimerResult:
     changed: int
     output_tail: str
     check: bool = False  # --check: nothing was changed, `changed` is what would be
+    name: str = "sparkctl-health"  # the units' / cron file's name
+    textfile: str | None = None  # what the scheduled run writes
 
     def summary(self) -> str:
         state = f"{self.changed} change(s)" if self.changed else "nothing to change"
+        what = f"health timer {self.name}"
+        writes = f" (writes {self.textfile})" if self.textfile else ""
         if self.check:
-            return f"health timer not {self.action} on {self.where} (--check): would make {state}"
-        return f"health timer {self.action} on {self.where}: {state}"
+            return f"{what} not {self.action} on {self.where} (--check): would make {state}"
+        return f"{what} {self.action} on {self.where}{writes}: {state}"
 
 
 def target_args(target) -> list[str]:
@@ -79,30 +85,51 @@ def target_args(target) -> list[str]:
                           "(write one with `sparkctl inventory ... -o FILE`)")
 
 
-def health_command(sparkctl_bin: str, args: list[str], textfile_dir: Path) -> str:
-    argv = [sparkctl_bin, "health", *args, "--quiet", "--format", "prometheus",
-            "--output", str(textfile_dir / PROM_FILE)]
+def health_command(sparkctl_bin: str, args: list[str], textfile_dir: Path, cluster_id: str,
+                   probe_every: int | None = None) -> str:
+    """The scheduled command: its textfile and its series' `cluster` label carry the id, so
+    two clusters' timers never overwrite each other's file or mix their series."""
+    from sparkctl.health.naming import textfile_name
+
+    argv = [sparkctl_bin, "health", *args, "--quiet", "--cluster-id", cluster_id,
+            *(["--probe-every", str(probe_every)] if probe_every else []),
+            "--format", "prometheus", "--output", str(textfile_dir / textfile_name(cluster_id))]
     return shlex.join(argv)
+
+
+def node_inventory_path(cid: str) -> str:
+    """Where --on node copies the inventory: one per cluster, so a node in two clusters'
+    schedules keeps both."""
+    return f"/etc/sparkctl/health-inventory-{cid}.yml"
 
 
 def install(target, *, every: str, on: str, textfile_dir: Path,
             sparkctl_bin: str | None, require_binary: bool = True,
-            check: bool = False, become_password=None) -> TimerResult:
+            check: bool = False, become_password=None,
+            probe_every: int | None = None) -> TimerResult:
+    from sparkctl.health.naming import cluster_id, textfile_name, timer_name
+
     schedule = parse_every(every)
+    cid = cluster_id(target, create=not check)
     if on == "node":
         binary = sparkctl_bin or "/usr/local/bin/sparkctl"
         inventory = target_args(target)
         if inventory[0] != "--inventory":
             raise InputError("--on node copies the inventory to every node; give --inventory "
                              "or --lab")
-        args = ["--inventory", "/etc/sparkctl/health-inventory.yml"]
-        extra = {"health_timer_inventory_src": inventory[1]}
+        dest = node_inventory_path(cid)
+        args = ["--inventory", dest]
+        extra = {"health_timer_inventory_src": inventory[1], "health_timer_inventory_dest": dest}
     else:
         binary = sparkctl_bin or shutil.which("sparkctl") or str(Path(sys.argv[0]).resolve())
         args, extra = target_args(target), {}
     variables = {
         "health_timer_state": "present",
-        "health_timer_command": health_command(binary, args, textfile_dir),
+        "health_timer_name": timer_name(cid),
+        "health_timer_command": health_command(binary, args, textfile_dir, cid, probe_every),
+        "health_timer_textfile": str(textfile_dir / textfile_name(cid)),
+        # a probe run takes the probe budget (40 s) and start-up
+        "health_timer_timeout_s": 90 if probe_every else 60,
         "health_timer_sparkctl_bin": binary,
         "health_timer_textfile_dir": str(textfile_dir),
         "health_timer_on_calendar": schedule.on_calendar,
@@ -116,9 +143,13 @@ def install(target, *, every: str, on: str, textfile_dir: Path,
 
 def uninstall(target, *, on: str, check: bool = False,
               become_password=None) -> TimerResult:
-    variables = {"health_timer_state": "absent"}
+    from sparkctl.health.naming import cluster_id, timer_name
+
+    cid = cluster_id(target)
+    variables = {"health_timer_state": "absent", "health_timer_name": timer_name(cid)}
     if on == "node":
         variables["health_timer_inventory_src"] = "copied"
+        variables["health_timer_inventory_dest"] = node_inventory_path(cid)
     return _apply(target, on, variables, "removed", become_password, check)
 
 
@@ -140,6 +171,7 @@ def _apply(target, on: str, variables: dict, action: str, become_password=None,
         f"  become: {'false' if os.geteuid() == 0 and on != 'node' else 'true'}\n"
         "  roles: [health_timer]\n", encoding="utf-8")
     variables = dict(variables)
+    textfile = variables.pop("health_timer_textfile", None)  # for the summary, not the role
     if on == "node":
         if target.inventory_path is None:
             raise InputError("--on node needs --inventory FILE or --lab NAME")
@@ -161,7 +193,8 @@ def _apply(target, on: str, variables: dict, action: str, become_password=None,
                       become_password=become_password, repin_hint=repin_command(target),
                       hostvars=target.hostvars if on == "node" else None)
     result = _run(job, action, "every node" if on == "node" else "this controller")
-    return dataclasses.replace(result, check=check)
+    return dataclasses.replace(result, check=check, name=variables["health_timer_name"],
+                               textfile=textfile)
 
 
 def _ansible_playbook() -> str:

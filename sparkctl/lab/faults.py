@@ -264,6 +264,7 @@ def swap_ports(record: LabRecord, first: tuple[str, int], second: tuple[str, int
         end_x = link_x.a if (link_x.a.netns, link_x.a.ifname) == x else link_x.b
         end_y = link_y.a if (link_y.a.netns, link_y.a.ifname) == y else link_y.b
         far_x, far_y = link_x.other(*x), link_y.other(*y)
+        assert far_x is not None and far_y is not None  # the links were picked for it
         ends = [end_x, end_y, far_x, far_y]
         saved = {(e.netns, e.ifname): _capture(e) for e in ends}
         ip_batch([f"link del {end_x.ifname}"], netns=end_x.netns, what="unplugging")

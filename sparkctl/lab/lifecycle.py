@@ -253,7 +253,8 @@ def _shadow_for(record: LabRecord, lower: Path) -> tuple[str, int]:
 
 
 def _lab_cluster(record: LabRecord, spec: ClusterSpec) -> Cluster:
-    mgmt = {n.name: (n.mgmt_address, record.user, 22) for n in record.nodes}
+    mgmt: dict[str, tuple[str, str | None, int]] = {
+        n.name: (n.mgmt_address, record.user, 22) for n in record.nodes}
     return Cluster.from_spec(spec.with_management(mgmt))
 
 

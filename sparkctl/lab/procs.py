@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import TypeGuard
 
 from sparkctl.lab.state import ProcessRef
 
@@ -26,7 +27,7 @@ def ref(pid: int) -> ProcessRef | None:
     return ProcessRef(pid, ticks) if ticks is not None else None
 
 
-def alive(proc: ProcessRef | None) -> bool:
+def alive(proc: ProcessRef | None) -> TypeGuard[ProcessRef]:
     if proc is None:
         return False
     if start_ticks(proc.pid) != proc.start_ticks:

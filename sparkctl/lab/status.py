@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sparkctl.errors import InputError
 from sparkctl.lab import nodes, paths, state, wiring
@@ -57,7 +58,7 @@ def link_statuses(record: LabRecord) -> list[dict]:
     for link in record.links:
         if not link.plugged:
             continue
-        row = {"rail": link.a.rail}
+        row: dict[str, Any] = {"rail": link.a.rail}
         for key, end in (("a", link.a), ("b", link.b)):
             info = states.get(end.netns, {}).get(end.ifname, {})
             row[key] = {"node": end.node, "interface": end.ifname,

@@ -71,8 +71,10 @@ def plan_links(lab: str, spec: ClusterSpec) -> tuple[str | None, list[LinkRecord
         a, b = cable.a, cable.b
         if a.is_switch:
             a, b = b, a
+        assert a.port is not None  # a Spark's end (a switch end is swapped to b)
         cabled.add((a.node, a.port))
         if not b.is_switch:
+            assert b.port is not None  # a Spark's end
             cabled.add((b.node, b.port))
         for rail in RAILS:
             end_a = LinkEnd(names.node_netns(lab, a.node), netdev(a.port, rail), a.node,
@@ -82,6 +84,7 @@ def plan_links(lab: str, spec: ClusterSpec) -> tuple[str | None, list[LinkRecord
                 end_b = LinkEnd(switch, names.switch_port(index[a.node], a.port, rail),
                                 SWITCH, None, rail)
             else:
+                assert b.port is not None  # a Spark's end
                 end_b = LinkEnd(names.node_netns(lab, b.node), netdev(b.port, rail), b.node,
                                 b.port, rail)
             links.append(LinkRecord(end_a, end_b))

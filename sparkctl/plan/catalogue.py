@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -44,10 +44,14 @@ def _sourced(raw: Any, where: str) -> Sourced | None:
     return Sourced(value, str(raw["source"]), raw["confidence"], str(raw.get("note", "")))
 
 
+@overload
+def _quant(raw: Any, where: str, *, allow_none: Literal[False] = False) -> str: ...
+@overload
+def _quant(raw: Any, where: str, *, allow_none: bool) -> str | None: ...
 def _quant(raw: Any, where: str, *, allow_none: bool = False) -> str | None:
     if raw is None and allow_none:
         return None
-    if raw not in QUANTS:
+    if not isinstance(raw, str) or raw not in QUANTS:
         raise CatalogueError(f"{where}: unknown quant {raw!r}", hint=f"one of {', '.join(QUANTS)}")
     return raw
 

@@ -88,7 +88,7 @@ def _quant(data: dict[str, Any]) -> str | None:
 def _layer_kinds(f: _Fields, layers: int) -> tuple[int, int, int, str, list[str]]:
     """(full-attention, sliding-window, linear/Mamba) layer counts, the key they were read from,
     and notes on how."""
-    data, notes = f.data, []
+    data, notes = f.data, list[str]()
     pattern = data.get("hybrid_override_pattern")
     if isinstance(pattern, str) and pattern:
         if len(pattern) != layers:
@@ -183,7 +183,8 @@ def load_config(path_text: str, params_b: float | None) -> ModelSpec:
                              f"num_attention_heads {n_heads}; add head_dim")
         hd_src = Sourced(hidden // n_heads, f"{path}: hidden_size / num_attention_heads",
                          CONFIG_CONFIDENCE)
-    window = f.int_or_none("sliding_window") if sliding else None
+    window = f.need("sliding_window", "layer_types has sliding_attention layers, whose KV it "
+                    "caps") if sliding else None
     linear_state = _linear_state(f, linear, basis) if linear else None
     return ModelSpec(
         attention="hybrid" if linear else "gqa", kv_heads=kv_src, head_dim=hd_src,

@@ -96,8 +96,11 @@ def kv_heads_per_rank(kv_heads: int, tp: int) -> int:
 
 def kv_bytes_per_token_per_layer(model: ModelSpec, tp: int, kv_dtype: str) -> float:
     element = KV_BYTES_PER_ELEMENT[kv_dtype].value
+    # The planner calls this once missing_for_kv() is empty (_require_geometry).
     if model.attention == "mla":
+        assert model.kv_lora_rank is not None and model.qk_rope_head_dim is not None
         return (int(model.kv_lora_rank.value) + int(model.qk_rope_head_dim.value)) * element
+    assert model.kv_heads is not None and model.head_dim is not None
     heads = kv_heads_per_rank(int(model.kv_heads.value), tp)
     return 2 * heads * int(model.head_dim.value) * element
 

@@ -138,6 +138,7 @@ def _fit(model: ModelSpec, params_b: float, quant: str, kv_dtype: str, context: 
     budget = (usable - weights - overhead) * GIB / concurrency - (state or 0.0)
     kv_heads = None
     if model.attention != "mla":
+        assert model.kv_heads is not None  # _require_geometry: missing_for_kv() was empty
         kv_heads = memory.kv_heads_per_rank(int(model.kv_heads.value), par.tp)
     return TopologyFit(
         topology=topo_name, nodes=nodes, tp=par.tp, pp=par.pp, parallel=par.label,
@@ -163,6 +164,7 @@ def _notes(model: ModelSpec, quant: str, kv_dtype: str, context: int,
             notes.append(f"{kv} KV heads: at TP{replicated[0].tp} each rank keeps 1 KV head "
                          f"(replicated), so KV per node stops shrinking past TP{kv}")
     if sliding:
+        assert model.sliding_window is not None  # catalogue and hfconfig give both
         notes.append(f"{sliding} of {full + sliding} KV layers use a "
                      f"{int(model.sliding_window.value)}-token sliding window: their KV is "
                      "capped at the window per sequence")
@@ -175,7 +177,9 @@ def _notes(model: ModelSpec, quant: str, kv_dtype: str, context: int,
                          "a lower bound")
         else:
             one = memory.Parallelism(1, 1)
-            per_seq = memory.linear_state_bytes_per_sequence(model, one) / GIB
+            per_seq = memory.linear_state_bytes_per_sequence(model, one)
+            assert per_seq is not None  # elements_per_layer() is known here
+            per_seq /= GIB
             notes.append(f"{int(ls.layers.value)} {kind} layers keep no per-token KV but a fixed "
                          f"state of {per_seq:.2f} GiB per sequence (FP32, counted whole on every "
                          "TP rank; conv state not counted)")
@@ -194,6 +198,7 @@ def _notes(model: ModelSpec, quant: str, kv_dtype: str, context: int,
         elif ck.size is not None:
             size = f"{ck.size.value:g} {ck.size_unit}" + (
                 "" if ck.size_unit == "GiB" else f" = {ck.size_gib():.1f} GiB")
+            assert model.params_b is not None  # plan() required it (_require_geometry)
             planned = memory.weight_bytes_total(float(model.params_b.value), quant) / GIB
             notes.append(f"published {ck.format} size: {size}, planner: {planned:.1f} GiB "
                          f"({ck.size.confidence}; {ck.size.source})")

@@ -42,10 +42,12 @@ exits 0 when some topology fits and 1 when none does.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from sparkctl.plan.constants import ENGINE_MEMORY_FRACTION
+from sparkctl.plan.model import ModelSpec
 from sparkctl.plan.planner import Plan, TopologyFit
 from sparkctl.plan.units import format_tokens
 
@@ -97,7 +99,9 @@ def _fit_dict(f: TopologyFit) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2)
+    from sparkctl.outputs import versioned
+
+    return json.dumps(versioned("plan", plan_to_dict(plan)), indent=2)
 
 
 def short_tokens(tokens: int | None) -> str:
@@ -119,8 +123,10 @@ def render_table(plan: Plan) -> str:
         f" (default: {1 - ENGINE_MEMORY_FRACTION.value:.0%} of usable, as vLLM "
         f"gpu_memory_utilization {ENGINE_MEMORY_FRACTION.value})")
     full, sliding = m.kv_layer_counts()
-    kv_layers = f"{full} full-context KV layers" + (
-        f" + {sliding} sliding-window ({int(m.sliding_window.value)} tokens)" if sliding else "")
+    kv_layers = f"{full} full-context KV layers"
+    if sliding:
+        assert m.sliding_window is not None  # catalogue and hfconfig give both
+        kv_layers += f" + {sliding} sliding-window ({int(m.sliding_window.value)} tokens)"
     lines = [
         f"model     {m.name}" + (f" ({m.hf_id})" if m.hf_id else "") + f", {origin}",
         f"          {plan.params_b.value:g}B params, {m.attention.upper()} attention, "
@@ -167,7 +173,7 @@ def render_table(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_catalogue(models) -> str:
+def render_catalogue(models: Iterable[ModelSpec]) -> str:
     """The `--list` view: name, size, attention kind, native format and plannability."""
     rows = [("name", "params", "attention", "native", "formats", "hf id")]
     for m in models:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from sparkctl.provision.events import HostProgress
@@ -26,7 +33,7 @@ class RichProgress(ProgressObserver):
         self.action = action
         self.live = self.console.is_terminal
         self._progress: Progress | None = None
-        self._ids: dict[str, int] = {}
+        self._ids: dict[str, TaskID] = {}
         self._total = 0
 
     def start(self, hosts: tuple[str, ...], tasks_per_host: int, run_dir: Path) -> None:

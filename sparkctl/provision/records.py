@@ -79,7 +79,10 @@ def prune_runs(runs_dir: Path, keep: int, protect: tuple[Path, ...] = ()) -> lis
 
 
 def write_summary(run_dir: Path, result) -> Path:
+    from sparkctl.outputs import SCHEMA_VERSION
+
     data = {
+        "schema_version": SCHEMA_VERSION,  # data/schemas/provision-summary.json
         "status": result.status,
         "rc": result.rc,
         "duration_s": round(result.duration_s, 3),
@@ -100,3 +103,34 @@ def private_dir(path: Path) -> Path:
     if path == root or root in path.parents:
         fileio.private_dir(root)
     return fileio.private_dir(path)
+
+
+# OpenSSH binds the master socket at ControlPath + "." + 16 random characters, and a Unix
+# socket path has 108 bytes (sun_path); Ansible names the socket by a 40-character hash (%C).
+_SOCKET_PATH_MAX = 107
+_SOCKET_NAME = 1 + 40 + 17
+SHORT_SOCKET_DIR = "/tmp/sparkctl-cp-{uid}"
+
+
+def control_socket_dir() -> Path:
+    """Where Ansible's SSH control sockets go: `<state>/cp`, or, when that path is too long
+    for a socket (a deep SPARKCTL_STATE_DIR), a private per-user directory under /tmp. Too
+    long, every node would be reported unreachable ("ControlPath too long")."""
+    preferred = state_root().expanduser().absolute() / "cp"
+    if len(os.fsencode(preferred)) + _SOCKET_NAME <= _SOCKET_PATH_MAX:
+        return private_dir(preferred)
+    short = Path(SHORT_SOCKET_DIR.format(uid=os.getuid()))
+    try:
+        short.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise fileio.cannot_write(short, exc) from None
+    info = os.lstat(short)
+    # /tmp is shared: a directory someone else made (or a link) would hand them our sockets.
+    if not os.path.isdir(short) or os.path.islink(short) or info.st_uid != os.getuid():
+        raise InputError(f"{short} is not a directory of this user",
+                         hint="remove it, or use a shorter SPARKCTL_STATE_DIR than "
+                              f"{preferred.parent} so SSH control sockets fit in it")
+    os.chmod(short, 0o700)
+    return short

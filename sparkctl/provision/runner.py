@@ -16,14 +16,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from sparkctl.bootstrap.secrets import Secret
 from sparkctl.errors import EnvironmentProblem, RunFailed
 from sparkctl.provision.events import EventCollector, HostProgress, HostStats, TaskFailure
 from sparkctl.provision.plan import check_tags, limited_hosts, outline
 from sparkctl.provision.playbook import PlaybookJob, run_playbook
-from sparkctl.provision.records import DEFAULT_KEEP_RUNS, new_run_dir, private_dir, write_summary
-from sparkctl.render.bundle import Bundle, BundleOptions, render_bundle, state_root
+from sparkctl.provision.records import (
+    DEFAULT_KEEP_RUNS,
+    control_socket_dir,
+    new_run_dir,
+    write_summary,
+)
+from sparkctl.render.bundle import Bundle, BundleOptions, render_bundle
 from sparkctl.targets import Target
 
 # How often ansible-runner looks at the cancel flag while the playbook runs (seconds).
@@ -92,7 +99,7 @@ def provision(target: Target, request: ProvisionRequest,
     store.ensure_mesh_key()
     run_dir = new_run_dir(request.runs_dir, target.cluster.spec.name, keep=request.keep_runs)
     options = BundleOptions(tuned=request.tuned, forks=request.forks, key_dir=store.mesh_dir,
-                            control_path_dir=private_dir(state_root() / "cp"))
+                            control_path_dir=control_socket_dir())
     bundle = render_bundle(target, run_dir / "project", options)
     selected = limited_hosts(request.limit, bundle.hosts)
     tasks = outline(bundle.root).tasks_for(request.tags, request.skip_tags)
@@ -181,7 +188,7 @@ class CancelOnSigint:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __call__(self) -> bool:
         return self.requested

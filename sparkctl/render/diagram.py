@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from sparkctl.cluster import Cluster
 from sparkctl.errors import EnvironmentProblem, InputError, RunFailed
@@ -20,11 +21,12 @@ def cable_rows(cluster: Cluster) -> list[dict]:
     rows = []
     for cable in cluster.spec.cables:
         for rail in (0, 1):
-            ends = []
+            ends: list[dict[str, Any]] = []
             for end in cable.ends():
                 if end.is_switch:
                     ends.append({"node": SWITCH, "interface": None, "hca": None, "address": None})
                     continue
+                assert end.port is not None  # a Spark's end
                 item = plan.interface(end.node, netdev(end.port, rail))
                 ends.append({"node": end.node, "port": end.port, "interface": item.name,
                              "hca": item.hca, "address": str(item.address)})
@@ -67,11 +69,17 @@ def _dot_id(name: str) -> str:
 
 
 def to_dot(cluster: Cluster) -> str:
-    """A cabling diagram: each Spark a box with its two ports and four rails, cables labelled."""
+    """A cabling diagram: each Spark a box with its two ports and four rails, cables labelled.
+
+    Positions come from sparkctl.render.layout and are pinned (neato, straight cables), so no
+    cable crosses a node box; each cable names its ports at its ends."""
+    from sparkctl.render.layout import layout
+
     spec = cluster.spec
+    places = layout(cluster)
     out = [
         f"graph {_dot_id(spec.name)} {{",
-        '  graph [rankdir=LR, nodesep=0.6, ranksep=1.2, fontname="Helvetica", labelloc=t, '
+        '  graph [layout=neato, splines=line, overlap=true, fontname="Helvetica", labelloc=t, '
         f'label="{spec.name}: {spec.topology}, MTU {spec.mtu}"];',
         '  node [shape=plaintext, fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
@@ -90,20 +98,30 @@ def to_dot(cluster: Cluster) -> str:
             rows.append(f'<TR><TD PORT="p{port}" ROWSPAN="1"><B>p{port}</B></TD>'
                         f'<TD><TABLE BORDER="0" CELLSPACING="0">'
                         f"<TR>{cells[0]}</TR><TR>{cells[1]}</TR></TABLE></TD></TR>")
-        out.append(f"  {_dot_id(node.name)} [label=<<TABLE BORDER=\"1\" CELLBORDER=\"1\" "
+        out.append(f"  {_dot_id(node.name)} [pos=\"{_pos(places.box(node.name))}\", "
+                   f"label=<<TABLE BORDER=\"1\" CELLBORDER=\"1\" "
                    f"CELLSPACING=\"0\">{''.join(rows)}</TABLE>>];")
     if any(c.to_switch for c in spec.cables):
         fabric = ", ".join(str(s.network) for s in cluster.plan.subnets if "switch" in s.label)
-        out.append(f'  {_dot_id(SWITCH)} [shape=box, style="rounded,filled", fillcolor="#dddddd",'
+        out.append(f'  {_dot_id(SWITCH)} [pos="{_pos(places.box(SWITCH))}", shape=box, '
+                   f'style="rounded,filled", fillcolor="#dddddd",'
                    f' label="RoCE 200GbE switch\\n{fabric}"];')
     rows = cable_rows(cluster)
     for cable in spec.cables:
         subnets = " / ".join(r["subnet"] for r in rows if r["cable"] == str(cable))
-        ends = [f"{_dot_id(e.node)}:p{e.port}" if not e.is_switch else _dot_id(SWITCH)
-                for e in cable.ends()]
-        out.append(f'  {ends[0]} -- {ends[1]} [label="{subnets}", penwidth=2];')
+        a, b = cable.ends()
+        ends = [_dot_id(e.node) if not e.is_switch else _dot_id(SWITCH) for e in (a, b)]
+        ports = "".join(f', {side}label="p{e.port}"' for side, e in (("tail", a), ("head", b))
+                        if not e.is_switch)
+        out.append(f'  {ends[0]} -- {ends[1]} [label="{subnets}", penwidth=2{ports}];')
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _pos(box) -> str:
+    """A box's centre in Graphviz points, pinned (y grows upwards there)."""
+    x, y = box.center
+    return f"{x:.0f},{-y:.0f}!"
 
 
 def to_mermaid(cluster: Cluster) -> str:
@@ -134,7 +152,7 @@ def draw(cluster: Cluster, output: Path, timeout_s: float = 30.0) -> Path:
         raise EnvironmentProblem("Graphviz `dot` is not installed",
                                  hint="apt-get install graphviz")
     try:
-        proc = subprocess.run([dot, f"-T{fmt}"], input=to_dot(cluster).encode(),
+        proc = subprocess.run([dot, "-Kneato", "-n", f"-T{fmt}"], input=to_dot(cluster).encode(),
                               capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise RunFailed(f"dot did not finish within {timeout_s:.0f} s") from None

@@ -9,6 +9,9 @@ summarises them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+_T = TypeVar("_T")
 
 PLAYBOOKS = "NVIDIA/dgx-spark-playbooks@0db7c14"
 
@@ -23,8 +26,8 @@ class RuntimeDefaults:
 
 
 @dataclass(frozen=True)
-class Sourced:
-    value: object
+class Sourced(Generic[_T]):
+    value: _T
     source: str
 
 

@@ -13,7 +13,7 @@ from sparkctl.bootstrap.store import open_store
 from sparkctl.errors import EnvironmentProblem
 from sparkctl.provision.events import EventCollector
 from sparkctl.provision.playbook import PlaybookJob, run_playbook
-from sparkctl.provision.records import new_run_dir, private_dir, write_summary
+from sparkctl.provision.records import control_socket_dir, new_run_dir, write_summary
 from sparkctl.provision.runner import (
     CancelOnSigint,
     ProgressObserver,
@@ -21,7 +21,7 @@ from sparkctl.provision.runner import (
     ansible_environment,
     repin_command,
 )
-from sparkctl.render.bundle import BundleOptions, content_dir, render_bundle, state_root
+from sparkctl.render.bundle import BundleOptions, content_dir, render_bundle
 from sparkctl.runtime.launch import LaunchPlan
 from sparkctl.runtime.render import render_launch_dir, role_vars
 from sparkctl.targets import Target
@@ -50,7 +50,7 @@ def deploy(target: Target, plan: LaunchPlan, state: str, *, runs_dir: Path | Non
     observer = observer or ProgressObserver()
     run_dir = new_run_dir(runs_dir, target.cluster.spec.name)
     bundle = render_bundle(target, run_dir / "project",
-                           BundleOptions(control_path_dir=private_dir(state_root() / "cp")))
+                           BundleOptions(control_path_dir=control_socket_dir()))
     shutil.copy2(content_dir("playbooks") / PLAYBOOK, bundle.root / PLAYBOOK)
     render_launch_dir(plan, run_dir / "launch")  # what the nodes get, kept with the record
     extravars = {**role_vars(plan), "runtime_state": state}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from sparkctl.errors import InputError, Location
 
@@ -74,7 +75,9 @@ def read_plan(path: Path) -> PlanChoice:
     if min(nodes, tp, pp) < 1 or tp * pp != nodes:
         raise InputError(f"plan recommends {nodes} nodes with TP {tp} x PP {pp}, which do not "
                          "multiply out", location=Location(str(path)))
-    request = data.get("request") if isinstance(data.get("request"), dict) else {}
+    # isinstance() of a .get() narrows the call, not the value it returned: hence the cast.
+    request = cast(dict[str, Any],
+                   data.get("request") if isinstance(data.get("request"), dict) else {})
     quant = request.get("quant") if isinstance(request.get("quant"), str) else None
     context = request.get("context_tokens")
     if not isinstance(context, int) or isinstance(context, bool) or context < 1:

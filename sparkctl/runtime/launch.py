@@ -181,7 +181,7 @@ def _uses_rdma(target: Target, node: str) -> bool:
 def _docker_args(request: RuntimeRequest, multi_node: bool,
                  shm: tuple[str, str] = ("--ipc", "host")) -> list[tuple[str, ...]]:
     """docker run options, one option (with its value) per tuple."""
-    args = [("--network", "host"), shm, ("--gpus", "all")]
+    args: list[tuple[str, ...]] = [("--network", "host"), shm, ("--gpus", "all")]
     if multi_node:
         args.append(("--device", "/dev/infiniband"))  # RDMA verbs for NCCL over RoCE
     args += [("--ulimit", "memlock=-1"),

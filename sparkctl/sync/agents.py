@@ -54,7 +54,7 @@ class Agent:
         last = time.monotonic()
         while view:
             try:
-                sent = channel.send(view)
+                sent = channel.send(view)  # type: ignore[arg-type]  # types-paramiko: bytes only
             except TimeoutError:
                 if time.monotonic() - last > self.stall_s:
                     raise OSError(f"{self.label} took no data for {self.stall_s:.0f} s") from None
@@ -108,6 +108,7 @@ def start_agent(pool: ProbePool, host: str, mode: str, request: dict, timeout: f
 
 def _read(agent: Agent) -> None:
     channel = agent.process.channel
+    assert channel is not None  # start_agent starts this reader only with a channel
     pending = b""
     deadline = agent.process.deadline
     try:

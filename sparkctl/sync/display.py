@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import threading
+from typing import TYPE_CHECKING
 
 from sparkctl.sync.report import COMPLETE, SyncReport
 from sparkctl.sync.run import Progress
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def human_bytes(n: float) -> str:
@@ -34,7 +38,7 @@ class ProgressBars:
             TextColumn("{task.fields[node]:<12}"), BarColumn(), DownloadColumn(binary_units=True),
             TransferSpeedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[state]}"),
             console=console, transient=False)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> ProgressBars:
@@ -55,11 +59,13 @@ class ProgressBars:
                                   state=state)
 
 
-def table_text(report: SyncReport, color: bool) -> str:
-    from rich.console import Console
+def table_text(report: SyncReport, color: bool, width: int = 80) -> str:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"sparkctl sync: {report.source} -> {report.destination}")
+    from sparkctl.report.terminal import Terminal, make_console
+
+    table = Table(title=escape(f"sparkctl sync: {report.source} -> {report.destination}"))
     for column in ("Node", "State", "Bytes", "Time", "Rate", "Files", "Detail"):
         table.add_column(column, overflow="fold")
     for n in report.nodes:
@@ -74,18 +80,17 @@ def table_text(report: SyncReport, color: bool) -> str:
         counts = f"{files.new} new, {files.complete + files.verified} kept"
         if files.replaced:
             counts += f", {files.replaced} replaced"
-        table.add_row(n.name, f"[{style}]{n.state}[/{style}]", human_bytes(n.written_bytes),
-                      f"{n.seconds:.1f} s", f"{n.gbps:.2f} Gb/s" if n.gbps else "-", counts,
-                      detail)
+        table.add_row(escape(n.name), f"[{style}]{n.state}[/{style}]",
+                      human_bytes(n.written_bytes), f"{n.seconds:.1f} s",
+                      f"{n.gbps:.2f} Gb/s" if n.gbps else "-", counts, escape(detail))
     buffer = io.StringIO()
-    console = Console(file=buffer, width=None if color else 160, force_terminal=color,
-                      no_color=not color, soft_wrap=False)
+    console = make_console(buffer, Terminal(color=color, width=width))
     console.print(table)
     chain = " | ".join(" -> ".join(c) for c in report.chain) or "-"
-    console.print(f"{report.kind} of {human_bytes(report.total_bytes)} in {report.files} files;"
-                  f" data path {chain}; {report.streams} streams per hop; "
-                  f"{report.duration_s:.1f} s in all, verdict {report.verdict}",
+    console.print(escape(f"{report.kind} of {human_bytes(report.total_bytes)} in "
+                         f"{report.files} files; data path {chain}; {report.streams} streams "
+                         f"per hop; {report.duration_s:.1f} s in all, verdict {report.verdict}"),
                   highlight=False)
     for note in report.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(escape(f"note: {note}"), highlight=False)
     return buffer.getvalue()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sparkctl.errors import InputError, RunFailed
 from sparkctl.sync.agents import (
@@ -165,7 +166,7 @@ class Sync:
         retry = round_ is not None and kind in RETRY_KINDS and round_.number < self.options.rounds
         # A node that got nothing in a retry round is not tried again: a dead node costs one
         # stall timeout, and the second one passes while the healthy nodes finish.
-        if retry and round_.number > 1 and round_.written.get(name, 0) == 0:
+        if retry and round_ is not None and round_.number > 1 and round_.written.get(name, 0) == 0:
             retry = False
         if retry:
             self.retry.add(name)
@@ -398,7 +399,7 @@ class Sync:
 
     def _settle(self, round_: _Round, name: str, event: AgentEvent) -> None:
         result = self.results[name]
-        data = event.data
+        data: dict[str, Any] = event.data
         if event.name == "EXIT":
             detail = (data.get("stderr") or "").strip()[-300:]
             data = {"kind": "lost", "error": "its agent ended without a result"

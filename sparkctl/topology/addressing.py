@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import cast
 
 from sparkctl.topology.hardware import RAILS, hca, netdev
 from sparkctl.topology.model import RAIL_PREFIX, ClusterSpec, PortRef, Violation
@@ -142,13 +143,16 @@ def plan_addresses(spec: ClusterSpec) -> AddressPlan:
     subnets: list[RailSubnet] = []
     interfaces: dict[str, list[InterfacePlan]] = {n.name: [] for n in spec.nodes}
     for (label, rail, members), network in zip(segments, pool, strict=False):
+        # Segments hold Spark ends only (_segments leaves the switch out): every port is set.
         addressed = [
-            (ref, netdev(ref.port, rail), network.network_address + spec.node(ref.node).index + 1)
+            (ref, netdev(cast(int, ref.port), rail),
+             network.network_address + spec.node(ref.node).index + 1)
             for ref in members
         ]
         subnets.append(RailSubnet(label, rail, network,
                                   tuple((r.node, dev, addr) for r, dev, addr in addressed)))
         for ref, dev, addr in addressed:
+            assert ref.port is not None  # a Spark end, as above
             peers = tuple(Peer(o.node, odev, oaddr) for o, odev, oaddr in addressed if o != ref)
             interfaces[ref.node].append(InterfacePlan(
                 node=ref.node, name=dev, hca=hca(ref.port, rail), port=ref.port, rail=rail,

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sparkctl.errors import InputError
 from sparkctl.topology.model import SWITCH, Cable, ClusterSpec, PortRef, SparkNode, default_mtu
@@ -117,7 +118,7 @@ def nodes_for_hosts(hosts: list[str]) -> list[tuple[str, str]]:
 
 
 def builtin_spec(name: str, hosts: list[str] | None = None, *, derive_names: bool = True,
-                 **params) -> ClusterSpec:
+                 **params: Any) -> ClusterSpec:
     """A ClusterSpec for a built-in topology. `hosts` are `--hosts` entries: names, FQDNs or
     management addresses (node_for_host gives their node names). `derive_names=False`
     takes them as node names verbatim (a cluster file's nodes, whose rules check them)."""

@@ -130,6 +130,7 @@ def mgmt_interface_violations(spec: ClusterSpec) -> list[Violation]:
     from sparkctl.topology.hardware import device_by_netdev
 
     dev = device_by_netdev(name)
+    assert dev is not None  # name is one of all_netdevs()
     found = []
     for node in spec.nodes:
         cabled = {end.port for c in spec.cables for end in c.ends()

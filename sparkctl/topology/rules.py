@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
 
 from sparkctl import values
+from sparkctl.errors import Location
 from sparkctl.topology.graph import spark_nodes, switchless_cycles
 from sparkctl.topology.hardware import MAX_SPARKS, PORTS
 from sparkctl.topology.model import MTU_MAX, MTU_MIN, SWITCH, ClusterSpec, Violation
@@ -29,7 +32,8 @@ def check_spec(spec: ClusterSpec, graph: nx.MultiGraph) -> list[Violation]:
 def _check_values(spec: ClusterSpec) -> list[Violation]:
     """The values every writer renders, checked again on the spec itself: a spec built in
     Python (not loaded from a file) gets the same guarantee as a loaded one."""
-    checks = [("cluster name", None, values.cluster_name, spec.name, spec.location("name"))]
+    checks: list[tuple[str, str | None, Callable[[Any], object], object, Location | None]] = [
+        ("cluster name", None, values.cluster_name, spec.name, spec.location("name"))]
     for node in spec.nodes:
         loc = spec.location(f"node:{node.name}")
         checks.append(("management address", node.name, values.address, node.mgmt_address, loc))

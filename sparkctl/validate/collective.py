@@ -15,12 +15,13 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
-from sparkctl.checks import analyze
 from sparkctl.checks import diagnose as G
+from sparkctl.checks import memory_fit as M
+from sparkctl.checks import thresholds as T
+from sparkctl.checks.judge import collective as JC
 from sparkctl.checks.parsers import nccl_tests
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.platform import CollectiveTool
-from sparkctl.topology.hardware import MGMT_INTERFACE as MANAGEMENT
 from sparkctl.validate.scripts import PATH_PREFIX
 
 KIND = "collective"
@@ -29,9 +30,11 @@ LAB_PROGRAM = "/tmp/sparkctl-cpu-allreduce.py"
 LAB_HOSTFILE = "/tmp/sparkctl-hostfile"
 NCCL_ENV_FILE = "/etc/sparkctl/nccl.env"
 NCCL_PATHS_FILE = "/etc/sparkctl/nccl-paths.env"
-# facts/dgx-spark.md: a 16 GB test froze a node (unified memory); 512M-4G saturates the link.
-DEFAULT_MIN_BYTES = 512 * 1024**2
-DEFAULT_MAX_BYTES = 4 * 1024**3
+# NVIDIA's verdict size, and the documented fallback where 16 GiB does not fit in free
+# unified memory (a 16G test can OOM-freeze a node: facts/dgx-spark.md); thresholds.py
+# sources the floors at both sizes.
+VERDICT_BYTES = T.NVIDIA_COLLECTIVE_BYTES
+FALLBACK_BYTES = T.FALLBACK_COLLECTIVE_BYTES
 LAB_MIN_BYTES = 4 * 1024**2
 LAB_MAX_BYTES = 32 * 1024**2
 LAB_SECONDS_PER_SIZE = 0.3
@@ -76,10 +79,16 @@ def data_netdevs(target, node: str) -> list[str]:
     return [planned[h] for h in hcas if h in planned]
 
 
+def management(target) -> str:
+    """The cluster's management interface (cluster file `management_interface`, inventory
+    `sparkctl_mgmt_interface`; default enP7s7): MPI's daemons and NCCL's bootstrap use it."""
+    return target.cluster.spec.mgmt_interface
+
+
 def mpirun_prefix(target, hostfile: str, extra: list[str]) -> str:
     n = len(target.nodes)
     argv = ["mpirun", "--allow-run-as-root", "-np", str(n), "--hostfile", hostfile,
-            "--map-by", "node", "--mca", "oob_tcp_if_include", MANAGEMENT, *extra]
+            "--map-by", "node", "--mca", "oob_tcp_if_include", management(target), *extra]
     return " ".join(shlex.quote(a) for a in argv)
 
 
@@ -94,7 +103,8 @@ def write_hostfile_command(target) -> str:
 
 def lab_command(target, launcher: str) -> str:
     """The lab's all-reduce; its data goes over the rails unless they cannot be pinned."""
-    data = data_netdevs(target, launcher) if rails_shared_by_all(target) else [MANAGEMENT]
+    data = (data_netdevs(target, launcher) if rails_shared_by_all(target)
+            else [management(target)])
     extra = ["--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", ",".join(data)]
     program = ["python3", LAB_PROGRAM, str(LAB_MIN_BYTES), str(LAB_MAX_BYTES),
                str(LAB_SECONDS_PER_SIZE)]
@@ -103,17 +113,28 @@ def lab_command(target, launcher: str) -> str:
             + " ".join(shlex.quote(a) for a in program))
 
 
-def nccl_tests_command(target, *, collective: str = "all_reduce",
-                       min_bytes: int = DEFAULT_MIN_BYTES, max_bytes: int = DEFAULT_MAX_BYTES,
+# What NVIDIA's cluster script passes for the management network (spark_cluster_setup.py:
+# -x UCX_NET_DEVICES=enP7s7 -x NCCL_SOCKET_IFNAME=enP7s7 -x OMPI_MCA_btl_tcp_if_include=enP7s7),
+# with the cluster's own interface.
+MGMT_ENV = ("NCCL_SOCKET_IFNAME", "OMPI_MCA_btl_tcp_if_include", "UCX_NET_DEVICES")
+
+
+def nccl_tests_command(target, *, collective: str = "all_gather", size_bytes: int = VERDICT_BYTES,
                        timeout_s: int = 300) -> str:
-    env_names = sorted({k for n in target.nodes for k in n.nccl_env} | {
-        "NCCL_DEBUG", "NCCL_DEBUG_SUBSYS", "LD_LIBRARY_PATH"})
+    """NVIDIA's measurement: `<collective>_perf -b S -e S -f 2 -g 1` under mpirun, one rank a
+    node, bounded by nccl-tests' own -T."""
+    mgmt = management(target)
+    env_names = sorted(({k for n in target.nodes for k in n.nccl_env} | {
+        "NCCL_DEBUG", "NCCL_DEBUG_SUBSYS", "LD_LIBRARY_PATH"}) - set(MGMT_ENV))
     extra = []
     for name in env_names:
         extra += ["-x", name]
+    for name in MGMT_ENV:
+        extra += ["-x", f"{name}={mgmt}"]
+    extra += ["--mca", "btl_tcp_if_include", mgmt]
     binary = f"\"${{NCCL_TESTS_BIN:-/opt/sparkctl/nccl-tests}}\"/{collective}_perf"
     # -T: nccl-tests' own timeout, so a hung collective aborts and says so.
-    args = ["-b", str(min_bytes), "-e", str(max_bytes), "-f", "2", "-g", "1",
+    args = ["-b", str(size_bytes), "-e", str(size_bytes), "-f", "2", "-g", "1",
             "-T", str(timeout_s)]
     return (_env_preamble([NCCL_ENV_FILE, NCCL_PATHS_FILE])
             + "NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,NET; export NCCL_DEBUG NCCL_DEBUG_SUBSYS; "
@@ -210,22 +231,24 @@ def transport_not_provable() -> CheckResult:
 
 
 def judge_lab_transport(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]],
-                        data_netdevs: dict[str, list[str]]) -> CheckResult:
-    """Did the all-reduce's bytes leave each node over both twins, not over management?"""
+                        data_netdevs: dict[str, list[str]], mgmt: str
+                        ) -> CheckResult:
+    """Did the all-reduce's bytes leave each node over both twins, not over management
+    (`mgmt`, the cluster's management interface)?"""
     check_id = "collective.transport"
     problems, shares = [], []
     for node, netdevs in data_netdevs.items():
         sent = {n: after.get(node, {}).get(n, 0) - before.get(node, {}).get(n, 0)
-                for n in [*netdevs, MANAGEMENT]}
+                for n in [*netdevs, mgmt]}
         data = sum(sent[n] for n in netdevs)
-        total = data + sent[MANAGEMENT]
+        total = data + sent[mgmt]
         if total <= 0:
             problems.append((Verdict.FAIL, f"{node} sent nothing during the all-reduce"))
             continue
-        if sent[MANAGEMENT] > MGMT_MAX_SHARE * total:
+        if sent[mgmt] > MGMT_MAX_SHARE * total:
             problems.append((Verdict.FAIL,
-                             f"{node} sent {sent[MANAGEMENT] / total:.0%} of its bytes over "
-                             f"{MANAGEMENT} (management) instead of the rails"))
+                             f"{node} sent {sent[mgmt] / total:.0%} of its bytes over "
+                             f"{mgmt} (management) instead of the rails"))
             continue
         for n in netdevs:
             share = sent[n] / data if data else 0
@@ -252,22 +275,34 @@ def judge_lab_transport(before: dict[str, dict[str, int]], after: dict[str, dict
                        f"{low:.0%}); management carried only bootstrap traffic.")
 
 
+@dataclass(frozen=True)
+class CollectiveSize:
+    """The size a hardware collective runs at, the floor for it, and why this size."""
+
+    bytes: int
+    expectation: T.Expectation | None  # None: single (nothing crosses the network)
+    why: str  # "NVIDIA's size" or the memory reason for the fallback
+
+
+def size_label(size_bytes: int) -> str:
+    return f"{size_bytes // 1024**3}G" if size_bytes >= 1024**3 else f"{size_bytes >> 20}M"
+
+
 def judge_nccl_run(output: str, topology: str | None, exit_status: int | None,
-                   collective: str = "all_reduce") -> list[CheckResult]:
-    """nccl-tests output (with its NCCL_DEBUG=INFO lines) -> busbw check and transport check."""
+                   collective: str = "all_gather", size: CollectiveSize | None = None
+                   ) -> list[CheckResult]:
+    """One nccl-tests run (with its NCCL_DEBUG=INFO lines) -> its collective check, and the
+    transport check where the log says which network NCCL chose.
+
+    all_gather carries NVIDIA's verdict: its `# Avg bus bandwidth` against the floor of the
+    size it ran at (`size`; NVIDIA's 16G when not given). all_reduce at the same size is
+    reported beside it (errors, wrong data and a missing result fail it; its busbw is
+    `info`: no published floor is for all_reduce)."""
     check_id = f"collective.{collective}"
+    size = size or CollectiveSize(VERDICT_BYTES, T.collective_verdict_expectation(
+        topology, VERDICT_BYTES), "NVIDIA's size")
     run = nccl_tests.parse_text(output)
-    judgement, notes = analyze.judge_nccl_tests(run, topology)
-    if judgement.verdict is None:
-        judgement = G.Judgement(Verdict.FAIL,
-                                f"nccl-tests printed no result ({judgement.diagnosis})",
-                                "Read the run's output; rerun the same command by hand.")
-    if exit_status not in (0, None) and judgement.verdict is Verdict.PASS:
-        judgement = G.judge_nccl_errors(run.errors or [f"mpirun exited {exit_status}"])
-    if notes:
-        judgement = G.Judgement(judgement.verdict, judgement.diagnosis + " " + " ".join(notes),
-                                judgement.hint, judgement.measured, judgement.expected,
-                                judgement.unit)
+    judgement = _judge_avg(run, topology, exit_status, collective, size)
     results = [judgement.to_check(check_id, KIND, SUBJECT)]
     if run.debug is not None:
         net = G.judge_nccl_network(run.debug.transport, run.debug.ib_devices,
@@ -277,6 +312,108 @@ def judge_nccl_run(output: str, topology: str | None, exit_status: int | None,
         if net.verdict is not None:
             results.append(net.to_check("collective.transport", KIND, SUBJECT))
     return results
+
+
+def _judge_avg(run: nccl_tests.NcclTestsResult, topology: str | None, exit_status: int | None,
+               collective: str, size: CollectiveSize) -> G.Judgement:
+    version = run.nccl_version
+    what = f"{collective}_perf -b {size_label(size.bytes)} -e {size_label(size.bytes)}"
+    if not run.rows or run.errors:
+        failed = G.judge_nccl_errors(run.errors or [f"mpirun exited {exit_status}"],
+                                     nccl_version=version, topology=topology)
+        return _no_value(failed, what)
+    corrupt = G.judge_corruption(run.out_of_bounds, sum(r.wrong_total for r in run.rows))
+    if corrupt:
+        return corrupt
+    if exit_status not in (0, None):
+        return _no_value(G.judge_nccl_errors([f"mpirun exited {exit_status}"],
+                                             nccl_version=version, topology=topology), what)
+    avg, figure = run.avg_busbw_GBps, "'# Avg bus bandwidth'"
+    if avg is None or not run.concluded:
+        return _ring_cause(G.Judgement(
+            Verdict.FAIL, f"{what} printed no '# Avg bus bandwidth' (the run was cut short or "
+            "killed before nccl-tests' closing lines), so it has no figure.",
+            "Rerun the same command by hand with NCCL_DEBUG=INFO; -T bounds it."),
+            version, topology)
+    at_size = [r for r in run.rows if r.size_bytes == size.bytes]
+    if len(at_size) != len(run.rows):
+        # Not validate's own single-size run (a sweep): the average over every size is not
+        # the figure NVIDIA's floor is for; the row at the size is (nccl-tests averages its
+        # out-of-place and in-place busbw, common.cu).
+        sides = [b for r in at_size for b in (r.out_of_place.busbw_GBps, r.in_place.busbw_GBps)
+                 if b is not None]
+        if not sides:
+            return G.Judgement(Verdict.FAIL, f"{what}: the output has no row at "
+                               f"{size_label(size.bytes)} (sizes "
+                               f"{', '.join(size_label(r.size_bytes) for r in run.rows)}), so "
+                               "there is no figure for NVIDIA's floor.",
+                               "Run a single size: -b and -e equal.")
+        avg = sum(sides) / len(sides)
+        figure = (f"the {size_label(size.bytes)} row's mean busbw (the output is a sweep; its "
+                  f"'# Avg bus bandwidth' {run.avg_busbw_GBps:g} averages every size)")
+    exp = size.expectation
+    if collective != T.NVIDIA_COLLECTIVE or exp is None:
+        why = ("no published floor is for all_reduce; NVIDIA's is all_gather's"
+               if exp is not None else "a single node sends nothing over the network")
+        return G.Judgement(Verdict.INFO, f"{what}: {figure} {avg:.4g} GB/s, "
+                           f"reported beside all_gather, not judged: {why}.",
+                           measured=round(avg, 3), expected=None, unit="GB/s")
+    judged = JC.judge_busbw(avg, exp, transport=run.transport,
+                            nccl_release=run.debug.nccl_release if run.debug else None)
+    on = (f"Judged on {figure} of {what} against {exp.minimum:g} GB/s "
+          f"({exp.source}; {size.why}).")
+    judged = G.Judgement(judged.verdict, f"{judged.diagnosis} {on}", judged.hint,
+                         judged.measured, judged.expected, judged.unit)
+    if judged.verdict is Verdict.FAIL:
+        return _ring_cause(judged, version, topology)
+    return judged
+
+
+def _no_value(judged: G.Judgement, what: str) -> G.Judgement:
+    """A failed run has no figure (its error count is not a bandwidth)."""
+    return G.Judgement(Verdict.FAIL, f"{what}: {judged.diagnosis}", judged.hint)
+
+
+def _ring_cause(judged: G.Judgement, version: str | None, topology: str | None) -> G.Judgement:
+    ring = JC.judge_nccl_for_ring(version, topology)
+    if ring.verdict is not Verdict.FAIL or "2.30.7" in judged.diagnosis:
+        return judged
+    return G.Judgement(judged.verdict, f"{judged.diagnosis} Likely cause: {ring.diagnosis}",
+                       ring.hint, judged.measured, judged.expected, judged.unit)
+
+
+def judge_nccl_version(version: str | None, topology: str | None,
+                       collective: Verdict | None) -> CheckResult:
+    """The NCCL the collectives ran on (nccl-tests banner `nccl-library=`, or NCCL INFO
+    `NCCL version`). On a ring it must have subnet-aware routing (>= 2.30.7): an older one
+    fails when the collective did not pass (that is the likely cause) and is degraded when
+    it passed (NVIDIA's ring branch works; sparkctl's nccl role builds 2.30.7, so another
+    NCCL was loaded). Elsewhere the version is reported."""
+    check_id = "collective.nccl_version"
+    parsed = JC.nccl_version_tuple(version)
+    if parsed is None:
+        return CheckResult(check_id, KIND, SUBJECT, Verdict.SKIPPED, None, None, None,
+                           "Not measured: the nccl-tests output shows no NCCL version (no "
+                           "'nccl-library=' banner, no 'NCCL version' INFO line).",
+                           "Rerun with NCCL_DEBUG=INFO; a run that died before NCCL started "
+                           "prints none.")
+    text = JC.nccl_version_text(parsed)
+    if topology != "ring3":
+        return CheckResult(check_id, KIND, SUBJECT, Verdict.INFO, text, None, None,
+                           f"NCCL {text}; not judged for {topology or 'this topology'}: any "
+                           "release NCCL routes direct and switch links (a ring needs "
+                           f">= 2.30.7: {JC.RING_NCCL_SOURCE}).")
+    ring = JC.judge_nccl_for_ring(version, topology)
+    assert ring.verdict is not None  # a ring with a readable version is judged
+    if ring.verdict is Verdict.FAIL and collective is Verdict.PASS:
+        return CheckResult(check_id, KIND, SUBJECT, Verdict.DEGRADED, text, ">=2.30.7", None,
+                           f"This ring's collective passed on NCCL {text}, which predates "
+                           "subnet-aware routing (2.30.7), presumably NVIDIA's ring branch; "
+                           "sparkctl's nccl role builds 2.30.7, so the run loaded another "
+                           f"NCCL, and a stock build of {text} fails rings "
+                           f"({JC.RING_NCCL_SOURCE}).",
+                           ring.hint)
+    return ring.to_check(check_id, KIND, SUBJECT)
 
 
 def unreachable_result(check_id: str, nodes: list[str], errors: dict[str, str]) -> CheckResult:
@@ -291,13 +428,15 @@ def unreachable_result(check_id: str, nodes: list[str], errors: dict[str, str]) 
 
 @dataclass(frozen=True)
 class CollectiveOptions:
-    all_gather: bool = False  # also all_gather_perf, where the platform runs nccl-tests
+    all_gather: bool = True  # kept for callers; nccl-tests platforms always run all_gather
     timeout_s: float = 300.0
 
 
 def collective_ids(target, options: CollectiveOptions) -> list[str]:
-    names = ["all_reduce"] + (["all_gather"] if options.all_gather else [])
-    return [f"collective.{n}" for n in names if n in target.platform.collectives]
+    """all_gather first (it carries NVIDIA's verdict), then all_reduce beside it, where the
+    platform runs them (the lab: its CPU all-reduce only)."""
+    return [f"collective.{n}" for n in ("all_gather", "all_reduce")
+            if n in target.platform.collectives]
 
 
 def collective_stage(options: CollectiveOptions = CollectiveOptions()):
@@ -306,8 +445,11 @@ def collective_stage(options: CollectiveOptions = CollectiveOptions()):
     def expected(session) -> list[tuple[str, str]]:
         if len(session.nodes) < 2:
             return [("collective.all_reduce", SUBJECT)]
-        return [(i, SUBJECT) for i in collective_ids(session.target, options)] + [
+        out = [(i, SUBJECT) for i in collective_ids(session.target, options)] + [
             ("collective.transport", SUBJECT)]
+        if session.platform.collective_tool is CollectiveTool.NCCL_TESTS:
+            out.append(("collective.nccl_version", SUBJECT))
+        return out
 
     def run(session) -> None:
         from sparkctl.engine.session import skipped
@@ -331,25 +473,89 @@ def collective_stage(options: CollectiveOptions = CollectiveOptions()):
     return Stage("collective", run, expected, min_s=5.0)
 
 
+MEMINFO_COMMAND = "cat /proc/meminfo"
+
+
+def choose_size(meminfo: dict[str, str | None], topology: str | None, ranks: int
+                ) -> CollectiveSize | CheckResult:
+    """NVIDIA's 16G where every node has the free unified memory for it, else the
+    documented 4G fallback, else no run (a skipped check naming the node and the need).
+
+    `meminfo`: each node's /proc/meminfo text, or None where it could not be read (the run is
+    then not started: a 16G test on a node whose memory is unknown can freeze it)."""
+    unknown = sorted(n for n, text in meminfo.items() if text is None)
+    if unknown:
+        return CheckResult("collective.all_gather", KIND, SUBJECT, Verdict.SKIPPED, None, None,
+                           None, f"Not run: free unified memory of {', '.join(unknown)} could "
+                           "not be read (/proc/meminfo), and a 16G nccl-tests run can OOM-freeze "
+                           "a Spark.", "Check the node answers (node.ssh), then rerun.")
+    fits: dict[int, list[M.MemoryFit]] = {}
+    for size in (VERDICT_BYTES, FALLBACK_BYTES):
+        fits[size] = []
+        for node, text in sorted(meminfo.items()):
+            try:
+                values = M.meminfo_bytes(text or "")
+            except ValueError as exc:
+                return CheckResult("collective.all_gather", KIND, SUBJECT, Verdict.SKIPPED,
+                                   None, None, None, f"Not run: {node}: {exc}.")
+            fits[size].append(M.collective_fits(
+                T.NVIDIA_COLLECTIVE, size, available_bytes=values["MemAvailable"],
+                total_bytes=values["MemTotal"], ranks=ranks, node=node))
+        if all(f.fits for f in fits[size]):
+            if size == VERDICT_BYTES:
+                why = "NVIDIA's size"
+            else:
+                short = next(f for f in fits[VERDICT_BYTES] if not f.fits)
+                why = (f"the documented 4G fallback, because {short.diagnosis}")
+            return CollectiveSize(size, T.collective_verdict_expectation(topology, size), why)
+    short = next(f for f in fits[FALLBACK_BYTES] if not f.fits)
+    return CheckResult("collective.all_gather", KIND, SUBJECT, Verdict.SKIPPED, None, None, None,
+                       f"Not run: neither NVIDIA's 16G nor the 4G fallback fits: "
+                       f"{short.diagnosis}.", short.hint)
+
+
 def _nccl_tests(session, launcher: str, ids: list[str], options: CollectiveOptions) -> None:
     from sparkctl.engine.session import FINISH_RESERVE_S
 
-    target = session.target
+    target, pool = session.target, session.probes
+    names = [n.name for n in target.nodes]
+    topology = target.cluster.spec.topology
+    answers = session.parallel([(lambda n=n: pool.run(n, MEMINFO_COMMAND, 10)) for n in names])
+    meminfo = {n: (r.stdout if r is not None and r.ok else None)
+               for n, r in zip(names, answers, strict=True)}
+    size = choose_size(meminfo, topology, len(names))
+    if isinstance(size, CheckResult):
+        session.record(*(CheckResult(i, KIND, SUBJECT, Verdict.SKIPPED, None, None, None,
+                                     size.diagnosis, size.hint) for i in ids))
+        session.record(CheckResult("collective.nccl_version", KIND, SUBJECT, Verdict.SKIPPED,
+                                   None, None, None, "Not measured: no collective ran ("
+                                   + size.diagnosis.removeprefix("Not run: ") + ")"))
+        return
+    versions: list[str | None] = []
+    verdicts: dict[str, Verdict] = {}
     for check_id in ids:
         name = check_id.split(".", 1)[1]
         timeout = session.budget.timeout(options.timeout_s, reserve=FINISH_RESERVE_S)
         # nccl-tests' -T fires first; the remote `timeout` and the local deadline back it.
-        command = nccl_tests_command(target, collective=name, timeout_s=max(10, int(timeout) - 15))
+        command = nccl_tests_command(target, collective=name, size_bytes=size.bytes,
+                                     timeout_s=max(10, int(timeout) - 15))
         result = session.probes.run(launcher, command, timeout)
-        if result.error and not result.stdout.strip():
-            session.record(CheckResult(
+        output = result.stdout + result.stderr
+        versions.append(nccl_tests.parse_text(output).nccl_version if output.strip() else None)
+        if result.error and not output.strip():
+            check = CheckResult(
                 check_id, KIND, SUBJECT, Verdict.FAIL, None, None, None,
                 f"nccl-tests did not finish on {launcher}: {result.error}.",
-                "A hang here is the NCCL 2.27.7-on-sm_121 signature or a dead peer; "
-                "run it by hand with NCCL_DEBUG=INFO."))
+                "A hang here is the NCCL 2.27.7-on-sm_121 signature, a ring on NCCL older "
+                "than 2.30.7, or a dead peer; run it by hand with NCCL_DEBUG=INFO.")
+            session.record(check)
+            verdicts[name] = check.verdict
             continue
-        session.record(*judge_nccl_run(result.stdout + result.stderr,
-                                       target.cluster.spec.topology, result.exit_status, name))
+        checks = judge_nccl_run(output, topology, result.exit_status, name, size)
+        verdicts[name] = checks[0].verdict
+        session.record(*checks)
+    version = next((v for v in versions if v), None)
+    session.record(judge_nccl_version(version, topology, verdicts.get(T.NVIDIA_COLLECTIVE)))
 
 
 def _cpu_mpi(session, launcher: str, ids: list[str], options: CollectiveOptions) -> None:
@@ -369,7 +575,7 @@ def _cpu_mpi(session, launcher: str, ids: list[str], options: CollectiveOptions)
 
     def counters() -> dict[str, dict[str, int]]:
         res = session.parallel([
-            (lambda n=n: pool.run(n, counters_command([*netdevs[n], MANAGEMENT]), 10))
+            (lambda n=n: pool.run(n, counters_command([*netdevs[n], management(target)]), 10))
             for n in names])
         return {r.host: parse_counters(r.stdout) for r in res if r is not None}
 
@@ -384,6 +590,6 @@ def _cpu_mpi(session, launcher: str, ids: list[str], options: CollectiveOptions)
     session.record(judge_lab_run(lab_run, len(names), result.exit_status, on_rails,
                                  session.platform.collective_proves))
     if lab_run.rows and on_rails:
-        session.record(judge_lab_transport(before, after, netdevs))
+        session.record(judge_lab_transport(before, after, netdevs, management(target)))
     elif lab_run.rows:
         session.record(transport_not_provable())

@@ -50,10 +50,53 @@ class HcaFacts:
     link_layer: str | None = None
     gids: tuple[Gid, ...] = ()
     counters: dict[str, int] = field(default_factory=dict)
+    # RoCE counters under ports/1/hw_counters/ (None: not asked for, or none readable)
+    hw_counters: dict[str, int] | None = None
+    fw_ver: str | None = None  # /sys/class/infiniband/<hca>/fw_ver
 
     @property
     def active(self) -> bool:
         return self.state is not None and "ACTIVE" in self.state.upper()
+
+
+@dataclass(frozen=True)
+class NicFacts:
+    """A netdev's PCI function as the node reports it (remote/link_facts.py `nic`)."""
+
+    netdev: str
+    bdf: str | None
+    error: str | None = None
+    lspci: str | None = None  # `lspci -vv -s BDF` (capabilities hidden without root)
+    lspci_error: str | None = None
+    current_link_speed: str | None = None  # sysfs, e.g. "32.0 GT/s PCIe"
+    current_link_width: str | None = None  # sysfs, e.g. "4"
+    max_link_speed: str | None = None
+    max_link_width: str | None = None
+    ethtool_i: str | None = None  # `ethtool -i`: driver, firmware-version, bus-info
+    ethtool_i_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RdmaEnvFacts:
+    """The node's /etc/sparkctl/rdma.env (the rdma role's measured GID indexes)."""
+
+    path: str
+    exists: bool
+    text: str | None
+
+    def gid_indexes(self) -> dict[str, int]:
+        """SPARKCTL_GID_INDEX_<hca>=N lines -> {hca: N}."""
+        out = {}
+        for line in (self.text or "").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key.startswith(GID_PREFIX) and value.strip().lstrip("-").isdigit():
+                out[key[len(GID_PREFIX):]] = int(value.strip())
+        return out
+
+
+GID_PREFIX = "SPARKCTL_GID_INDEX_"
+# Written by the rdma role (playbooks/roles/rdma/tasks/gid.yml, rdma_env_path).
+RDMA_ENV_PATH = "/etc/sparkctl/rdma.env"
 
 
 @dataclass(frozen=True)
@@ -62,6 +105,8 @@ class NodeFacts:
     netdevs: dict[str, NetdevFacts]
     hcas: dict[str, HcaFacts]
     ip_error: str | None = None
+    nics: dict[str, NicFacts] = field(default_factory=dict)
+    rdma_env: RdmaEnvFacts | None = None  # None: not asked for
 
     def netdev(self, name: str) -> NetdevFacts:
         return self.netdevs.get(name) or NetdevFacts(name=name, exists=False)
@@ -90,9 +135,27 @@ def _hca(name: str, doc: dict) -> HcaFacts:
         return HcaFacts(name=name, exists=False)
     gids = tuple(sorted((Gid(int(i), g.get("gid", ""), g.get("type"), g.get("ndev"))
                          for i, g in (doc.get("gids") or {}).items()), key=lambda g: g.index))
+    hw = doc.get("hw_counters")
     return HcaFacts(name=name, exists=True, state=doc.get("state"),
                     link_layer=doc.get("link_layer"), gids=gids,
-                    counters={k: int(v) for k, v in (doc.get("counters") or {}).items()})
+                    counters={k: int(v) for k, v in (doc.get("counters") or {}).items()},
+                    hw_counters=None if hw is None else {k: int(v) for k, v in hw.items()},
+                    fw_ver=doc.get("fw_ver"))
+
+
+_NIC_FIELDS = ("bdf", "error", "lspci", "lspci_error", "current_link_speed",
+               "current_link_width", "max_link_speed", "max_link_width", "ethtool_i",
+               "ethtool_i_error")
+
+
+def _nic(name: str, doc: dict) -> NicFacts:
+    return NicFacts(name, **{k: doc.get(k) for k in _NIC_FIELDS})
+
+
+def _rdma_env(doc: dict | None) -> RdmaEnvFacts | None:
+    if doc is None:
+        return None
+    return RdmaEnvFacts(str(doc["path"]), bool(doc.get("exists")), doc.get("text"))
 
 
 def parse_node_facts(node: str, text: str) -> NodeFacts:
@@ -102,7 +165,9 @@ def parse_node_facts(node: str, text: str) -> NodeFacts:
             node=node,
             netdevs={n: _netdev(n, d) for n, d in doc["netdevs"].items()},
             hcas={h: _hca(h, d) for h, d in (doc.get("hcas") or {}).items()},
-            ip_error=doc.get("ip_error"))
+            ip_error=doc.get("ip_error"),
+            nics={n: _nic(n, d) for n, d in (doc.get("nics") or {}).items()},
+            rdma_env=_rdma_env(doc.get("rdma_env")))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FactsError(f"{node}: unreadable link facts ({exc}): {text[:200]!r}") from None
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sparkctl.checks import diagnose as G
-from sparkctl.checks.parsers import ethtool
-from sparkctl.checks.parsers.common import ParseError
 from sparkctl.checks.result import CheckResult, Verdict
 from sparkctl.topology.addressing import InterfacePlan
 from sparkctl.validate.facts import HcaFacts, NetdevFacts, NodeFacts, ipv4_mapped_gid
@@ -178,22 +176,36 @@ def check_rdma_port(node: str, iface: InterfacePlan, hca: HcaFacts) -> CheckResu
                        None, f"{sub} is ACTIVE on Ethernet.")
 
 
-def check_gid(node: str, iface: InterfacePlan, hca: HcaFacts, gid_index: int) -> CheckResult:
-    """The GID NCCL and perftest use (NCCL_IB_GID_INDEX) must be RoCE v2 on this rail's IPv4."""
+def check_gid(node: str, iface: InterfacePlan, hca: HcaFacts, gid_index: int | None,
+              source: str = "NCCL_IB_GID_INDEX", missing: str | None = None) -> CheckResult:
+    """The GID NCCL and perftest use must be RoCE v2 on this rail's IPv4 address.
+
+    `gid_index`: the node's measured index for this HCA (rdma.env, `source` names it), or
+    None with `missing` saying why there is none (the node was not provisioned)."""
     sub = subject(node, iface.hca)
     want = ipv4_mapped_gid(str(iface.address.ip))
+    found = [g for g in hca.gids if g.gid == want and (g.type or "").lower() == "roce v2"]
+    if gid_index is None:
+        now = f"; RoCE v2 for {iface.address.ip} sits at index {found[0].index}" if found else ""
+        return CheckResult(
+            "rdma.gid", "rdma", sub, Verdict.FAIL, found[0].index if found else None, None,
+            None, f"No measured GID index for {iface.hca}: {missing}{now}. ib_write_bw -x and "
+            "NCCL have no index to use.",
+            "Provision the node's RDMA (sparkctl provision --tags rdma): the rdma role "
+            "measures each HCA's index and writes it to /etc/sparkctl/rdma.env.")
     at_index = next((g for g in hca.gids if g.index == gid_index), None)
     if at_index and at_index.gid == want and (at_index.type or "").lower() == "roce v2":
         return CheckResult("rdma.gid", "rdma", sub, Verdict.PASS, gid_index, gid_index, None,
-                           f"GID {gid_index} is RoCE v2 on {iface.address.ip}.")
-    found = [g for g in hca.gids if g.gid == want and (g.type or "").lower() == "roce v2"]
+                           f"GID {gid_index} ({source}) is RoCE v2 on {iface.address.ip}.")
     if found:
         return CheckResult(
             "rdma.gid", "rdma", sub, Verdict.FAIL, found[0].index, gid_index, None,
             f"RoCE v2 for {iface.address.ip} sits at GID index {found[0].index}, not "
-            f"{gid_index}: NCCL and ib_write_bw would use the wrong GID.",
-            f"Set NCCL_IB_GID_INDEX={found[0].index} (the rdma role records it), or disable "
-            "IPv6 on the CX-7 netdevs so the index stays stable.")
+            f"{gid_index} ({source}): NCCL and ib_write_bw -x {gid_index} would use the wrong "
+            "GID (the GID table changed since it was measured, e.g. IPv6 addresses on the CX-7 "
+            "netdevs).",
+            "Measure it again: sparkctl provision --tags rdma (it rewrites rdma.env and "
+            "nccl.env); disabling IPv6 on the CX-7 netdevs keeps the index stable.")
     return CheckResult(
         "rdma.gid", "rdma", sub, Verdict.FAIL, None, gid_index, None,
         f"No RoCE v2 GID for {iface.address.ip} on {iface.hca}: the rail's address is "
@@ -201,33 +213,31 @@ def check_gid(node: str, iface: InterfacePlan, hca: HcaFacts, gid_index: int) ->
         "Check the address on the netdev and `show_gids`; re-apply the network plan.")
 
 
-def check_counters(node: str, iface: InterfacePlan, hca: HcaFacts,
-                   netdev: NetdevFacts) -> CheckResult:
-    sub = subject(node, iface.name)
-    counters = dict(hca.counters)
-    if netdev.ethtool_stats:
-        try:
-            stats = ethtool.parse(netdev.ethtool_stats)
-            if isinstance(stats, ethtool.EthtoolStats):
-                counters.update(stats.counters)
-        except ParseError:
-            pass
-    judgement = G.judge_counters(counters)
-    if judgement.verdict is None:
-        return CheckResult("rdma.counters", "rdma", sub, Verdict.FAIL, None, 0, "errors",
-                           f"No error counters readable for {sub} ({judgement.diagnosis})",
-                           "Check /sys/class/infiniband/<hca>/ports/1/counters and ethtool -S.")
-    return judgement.to_check("rdma.counters", "rdma", sub)
+def measured_gid(facts: NodeFacts, hca: str, planned: int) -> tuple[int | None, str, str | None]:
+    """The GID index `hca` uses on this node, where it comes from, and why there is none.
+
+    With the node's rdma.env read (dgx-spark) its SPARKCTL_GID_INDEX_<hca> is the index, never
+    the planned one; without the file the node is not provisioned. Facts without rdma.env
+    (a caller that did not ask: the lab, which has no RDMA) keep the plan's value."""
+    env = facts.rdma_env
+    if env is None:
+        return planned, "the plan's NCCL_IB_GID_INDEX", None
+    if not env.exists:
+        return None, env.path, f"{env.path} does not exist on {facts.node} (not provisioned)"
+    if env.text is None:
+        return None, env.path, f"{env.path} on {facts.node} is not readable"
+    index = env.gid_indexes().get(hca)
+    if index is None:
+        return None, env.path, f"{env.path} on {facts.node} has no SPARKCTL_GID_INDEX_{hca}"
+    return index, f"{env.path} SPARKCTL_GID_INDEX_{hca}", None
 
 
 def node_link_checks(node: str, interfaces: tuple[InterfacePlan, ...], facts: NodeFacts,
                      all_facts: dict[str, NodeFacts], *, expected_speed: int | None,
                      cx7_netdevs: list[str], rdma: bool, gid_index: int,
-                     speed_note: str = "", counters: bool = True) -> list[CheckResult]:
+                     speed_note: str = "") -> list[CheckResult]:
     """Every link check of one node; `all_facts` supplies the far ends' MTU and state.
-
-    `counters`: judge the RDMA error counters since boot (validate); health judges their
-    growth since its previous run instead (health.counters)."""
+    Error counters are judged as deltas only (sparkctl.validate.counters)."""
     results: list[CheckResult] = []
     planned = {i.name for i in interfaces}
     live_unplanned = tuple(n for n in cx7_netdevs
@@ -246,9 +256,8 @@ def node_link_checks(node: str, interfaces: tuple[InterfacePlan, ...], facts: No
             hca = facts.hcas.get(iface.hca) or HcaFacts(name=iface.hca, exists=False)
             results.append(check_rdma_port(node, iface, hca))
             if hca.exists:
-                results.append(check_gid(node, iface, hca, gid_index))
-                if counters:
-                    results.append(check_counters(node, iface, hca, nd))
+                index, source, missing = measured_gid(facts, iface.hca, gid_index)
+                results.append(check_gid(node, iface, hca, index, source, missing))
     results.append(check_unplanned(node, [facts.netdev(n) for n in cx7_netdevs
                                           if n not in planned and facts.netdev(n).exists]))
     return results

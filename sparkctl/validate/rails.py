@@ -133,11 +133,24 @@ def _check(test: RailTest, judgement: G.Judgement) -> CheckResult:
     return judgement.to_check("rail.bandwidth", KIND, test.subject)
 
 
+@dataclass(frozen=True)
+class LinkEvidence:
+    """What the link facts say about a rail test's ends (None: not known)."""
+
+    speed_mbps: int | None = None  # the slower end's negotiated speed
+    pcie_width: int | None = None  # the narrower end's trained PCIe width
+
+
 def judge_measured(test: RailTest, measured_gbps: float, expectation: T.Expectation,
-                   below_floor: str | None = None, hint: str | None = None) -> CheckResult:
+                   below_floor: str | None = None, hint: str | None = None,
+                   evidence: LinkEvidence = LinkEvidence()) -> CheckResult:
     """A measured figure against the platform's floor. `below_floor`/`hint`: the platform's
-    own words for a slow rail (the lab's shaped links), instead of hardware signatures."""
-    judgement = G.judge_rail_bandwidth(measured_gbps, expectation)
+    own words for a slow rail (the lab's shaped links), instead of hardware signatures.
+    `evidence` tells the CX-7 power-throttle signature (8-25 Gb/s on a 200G link at PCIe x4)
+    from a slow link or a narrow PCIe link."""
+    judgement = G.judge_rail_bandwidth(measured_gbps, expectation,
+                                       link_speed_mbps=evidence.speed_mbps,
+                                       pcie_width=evidence.pcie_width)
     if below_floor and judgement.verdict is not Verdict.PASS:
         ratio = measured_gbps / expectation.minimum
         judgement = G.Judgement(
@@ -165,7 +178,9 @@ _PERFTEST = _Tool("ib_write_bw", perftest.parse, "average_Gbps", G.judge_perftes
 
 
 def _judge_output(tool: _Tool, test: RailTest, out: str, expectation: T.Expectation,
-                  below_floor: str | None, hint: str | None) -> RailOutcome:
+                  below_floor: str | None, hint: str | None,
+                  evidence: LinkEvidence = LinkEvidence(), note: str | None = None
+                  ) -> RailOutcome:
     """A tool's output: its figure judged, or a failure that carries no value (a failed
     test's error count is not a bandwidth)."""
     try:
@@ -176,9 +191,11 @@ def _judge_output(tool: _Tool, test: RailTest, out: str, expectation: T.Expectat
     figure: float | None = getattr(run, tool.figure)
     if run.errors or figure is None:
         judged = tool.judge_errors(run.errors or [tool.no_figure])
-        return _no_value(test, expectation, judged.verdict or Verdict.FAIL, judged.diagnosis,
+        diagnosis = judged.diagnosis + (f" ({note})" if note else "")
+        return _no_value(test, expectation, judged.verdict or Verdict.FAIL, diagnosis,
                          judged.hint)
-    return RailOutcome(judge_measured(test, figure, expectation, below_floor, hint), figure)
+    return RailOutcome(judge_measured(test, figure, expectation, below_floor, hint, evidence),
+                       figure)
 
 
 def _no_value(test: RailTest, expectation: T.Expectation, verdict: Verdict, diagnosis: str,
@@ -193,8 +210,13 @@ def judge_iperf3(test: RailTest, client_out: str, expectation: T.Expectation,
 
 
 def judge_perftest(test: RailTest, client_out: str, expectation: T.Expectation,
-                   below_floor: str | None = None, hint: str | None = None) -> RailOutcome:
-    return _judge_output(_PERFTEST, test, client_out, expectation, below_floor, hint)
+                   below_floor: str | None = None, hint: str | None = None,
+                   evidence: LinkEvidence = LinkEvidence(), gid_note: str | None = None
+                   ) -> RailOutcome:
+    """`gid_note`: which GID indexes the test used, added to a failure's diagnosis (a wrong
+    index is one cause of QP and retry errors)."""
+    return _judge_output(_PERFTEST, test, client_out, expectation, below_floor, hint,
+                         evidence, gid_note)
 
 
 def not_run(test: RailTest, why: str, hint: str) -> CheckResult:

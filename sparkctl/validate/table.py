@@ -11,8 +11,9 @@ from sparkctl.checks.result import CheckResult
 from sparkctl.topology.hardware import PORTS, RAILS, hca, netdev
 
 _ORDER = ("node.ssh", "link.carrier", "link.speed", "link.mtu", "link.address",
-          "link.neighbours", "link.ping", "link.tcp", "rdma.port", "rdma.gid", "rdma.counters",
-          "rail.bandwidth", "link.stray", "collective.all_reduce", "collective.all_gather",
+          "link.neighbours", "link.ping", "link.tcp", "rdma.port", "rdma.gid",
+          "rdma.counter_delta", "rail.bandwidth", "link.stray", "link.pcie", "link.firmware",
+          "collective.all_gather", "collective.all_reduce", "collective.nccl_version",
           "collective.transport")
 
 
@@ -35,6 +36,9 @@ def _rail_of(device: str) -> str:
 
 def row_of(check: CheckResult) -> Row:
     head, _, rest = check.subject.partition(" ")
+    node, colon, path = head.partition(":")
+    if colon and path.startswith("/") and "/" not in node:  # health: "spark-1:/var"
+        return Row(node, "", check, " ".join(p for p in (path, rest) if p))
     if "/" not in head:
         return Row(head, "", check, rest)
     node, _, ifname = head.partition("/")

@@ -20,7 +20,7 @@ def test_version():
 
 
 def test_topology_list_json_names_every_builtin():
-    data = json.loads(run("topology", "list", "--format", "json").output)
+    data = json.loads(run("topology", "list", "--format", "json").output)["topologies"]
     assert [t["name"] for t in data] == ["single", "direct", "direct-dual", "ring3", "switch2",
                                          "switch3", "switch4"]
 
@@ -29,8 +29,8 @@ def test_show_json_shape():
     result = run("topology", "show", "ring3", "--hosts", "a,b,c", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert set(data) == {"name", "topology", "platform", "mtu", "nodes", "cables", "subnets",
-                         "hostfile"}
+    assert set(data) == {"schema_version", "name", "topology", "platform", "mtu", "nodes",
+                         "cables", "subnets", "hostfile"}
     assert [c["a"] + " -- " + c["b"] for c in data["cables"]] == [
         "a:p0 -- b:p1", "b:p0 -- c:p1", "c:p0 -- a:p1"]
     rail = data["cables"][0]["rails"][1]
@@ -46,7 +46,7 @@ def test_show_table_lists_cables_rails_subnets():
         assert text in result.output
 
 
-@pytest.mark.parametrize("fmt,needle", [("dot", 'spark-1":p1 -- "switch"'),
+@pytest.mark.parametrize("fmt,needle", [("dot", '"spark-1" -- "switch" ['),
                                         ("mermaid", "sw{{")])
 def test_show_graph_formats(fmt, needle):
     result = run("topology", "show", "switch2", "--format", fmt)

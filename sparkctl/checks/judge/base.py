@@ -5,12 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from sparkctl.checks.result import CheckResult, Scalar, Verdict
 from sparkctl.topology import hardware
 
 # (pattern, cause, hint): the first pattern found among a run's error lines names the cause.
 Signature = tuple[re.Pattern[str], str, str]
+
+
+class Measurement(TypedDict):
+    """The measured, expected and unit fields a judge passes on to each of its Judgements."""
+
+    measured: Scalar
+    expected: Scalar
+    unit: str | None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from sparkctl.checks import thresholds as T
-from sparkctl.checks.judge.base import Judgement, incomplete
+from sparkctl.checks.judge.base import Judgement, Measurement, incomplete
 from sparkctl.checks.result import Verdict
 
 # NCCL_IB_SUBNET_AWARE_ROUTING (NVIDIA/nccl 5c1c4288, "Add subnet-aware routing for DGX Spark
@@ -24,7 +24,7 @@ def judge_busbw(measured_GBps: float, expectation: T.Expectation, *,
                 transport: str | None = None, nccl_release: bool | None = None) -> Judgement:
     """Judge saturated bus bandwidth against a topology's expectation, naming the signature."""
     exp = expectation
-    base = dict(measured=round(measured_GBps, 3), expected=exp.minimum, unit=exp.unit)
+    base: Measurement = dict(measured=round(measured_GBps, 3), expected=exp.minimum, unit=exp.unit)
     got = f"busbw {measured_GBps:.2f} GB/s"
     if measured_GBps >= exp.minimum:
         if exp.healthy and measured_GBps < exp.healthy.low:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.judge.base import Judgement, incomplete
 from sparkctl.checks.result import Verdict
@@ -148,7 +149,7 @@ class CounterDelta:
     reset: list[str] = field(default_factory=list)  # went down: counted since the reset
     unseen: list[str] = field(default_factory=list)  # in only one snapshot: no delta at all
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"deltas": dict(self.deltas), "reset": list(self.reset),
                 "unseen": list(self.unseen)}
 

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sparkctl.checks import thresholds as T
-from sparkctl.checks.judge.base import Judgement, hardware_twin, incomplete
+from sparkctl.checks.judge.base import Judgement, Measurement, incomplete
+from sparkctl.checks.judge.base import hardware_twin as hardware_twin  # read as JL.hardware_twin
 from sparkctl.checks.result import Verdict
 
 # PCI function of each CX-7 netdev on a DGX Spark (the netdev name encodes it: enP2p1s0f1 =
@@ -28,7 +29,7 @@ _GENERATION = {2.5: 1, 5.0: 2, 8.0: 3, 16.0: 4, 32.0: 5, 64.0: 6}
 
 def judge_link_speed(speed_mbps: int | None, link_detected: bool | None, *,
                      expected_mbps: int = int(T.LINK_SPEED.minimum)) -> Judgement:
-    base = dict(measured=speed_mbps, expected=expected_mbps, unit="Mb/s")
+    base: Measurement = dict(measured=speed_mbps, expected=expected_mbps, unit="Mb/s")
     if link_detected is False:
         return Judgement(Verdict.FAIL, "No link: the port has no carrier (no cable or peer "
                                        "down).",
@@ -50,7 +51,7 @@ def judge_link_speed(speed_mbps: int | None, link_detected: bool | None, *,
 
 
 def judge_fec(active: str | None, *, speed_mbps: int | None = None) -> Judgement:
-    base = dict(measured=active, expected="RS", unit=None)
+    base: Measurement = dict(measured=active, expected="RS", unit=None)
     if active is None:
         return Judgement(None, "The FEC state is not shown.")
     if active.upper() in ("RS", "RS-FEC", "LLRS"):

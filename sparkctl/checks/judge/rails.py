@@ -8,7 +8,13 @@ from __future__ import annotations
 import re
 
 from sparkctl.checks import thresholds as T
-from sparkctl.checks.judge.base import Judgement, Signature, first_signature, incomplete
+from sparkctl.checks.judge.base import (
+    Judgement,
+    Measurement,
+    Signature,
+    first_signature,
+    incomplete,
+)
 from sparkctl.checks.result import Verdict
 
 # The CX-7 power-throttle signature: Ethernet at 200G and PCIe at Gen5 x4, yet TCP and RDMA
@@ -29,7 +35,7 @@ def judge_rail_bandwidth(measured_Gbps: float,
                          link_speed_mbps: int | None = None,
                          pcie_width: int | None = None) -> Judgement:
     exp = expectation
-    base = dict(measured=round(measured_Gbps, 2), expected=exp.minimum, unit=exp.unit)
+    base: Measurement = dict(measured=round(measured_Gbps, 2), expected=exp.minimum, unit=exp.unit)
     got = f"{measured_Gbps:.2f} Gb/s"
     if measured_Gbps >= exp.minimum:
         return Judgement(Verdict.PASS, f"{got} >= {exp.minimum:g} Gb/s per rail ({exp.source}).",

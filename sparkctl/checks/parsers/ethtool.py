@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.parsers.common import ParseError
 from sparkctl.checks.text import clean
@@ -39,7 +40,7 @@ class EthtoolSettings:
 
     kind = "settings"
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"interface": self.interface, "speed_mbps": self.speed_mbps, "lanes": self.lanes,
                 "duplex": self.duplex, "autoneg": self.autoneg, "port": self.port,
                 "link_detected": self.link_detected, "link_detail": self.link_detail,
@@ -53,7 +54,7 @@ class EthtoolStats:
 
     kind = "statistics"
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"counters": dict(self.counters), "filtered": self.filtered}
 
 
@@ -67,7 +68,7 @@ class EthtoolDriverInfo:
 
     kind = "driver"
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"driver": self.driver, "version": self.version,
                 "firmware_version": self.firmware_version, "psid": self.psid,
                 "bus_info": self.bus_info}
@@ -81,7 +82,7 @@ class EthtoolFec:
 
     kind = "fec"
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"interface": self.interface, "configured": list(self.configured),
                 "active": self.active}
 
@@ -92,7 +93,7 @@ class EthtoolStderr:
 
     kind = "stderr"
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"message": self.message}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any, TypedDict, cast
 
 from sparkctl.checks.parsers.common import ParseError, to_float
 from sparkctl.checks.text import clean
@@ -39,7 +40,7 @@ class Iperf3Result:
     lost_percent: float | None = None  # UDP: datagrams the receiver did not get
     jitter_ms: float | None = None
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {
             "version": self.version, "remote": self.remote, "protocol": self.protocol,
             "streams": self.streams, "duration_s": self.duration_s,
@@ -50,12 +51,18 @@ class Iperf3Result:
         }
 
 
+class _SummaryLine(TypedDict, total=False):
+    id: str
+    gbps: float
+    retr: int | None
+
+
 def parse_text(text: str) -> Iperf3Result:
     version = remote = None
     stream_ids: set[str] = set()
     per_interval: dict[tuple[str, str], float] = {}
     sum_intervals: dict[tuple[str, str], float] = {}
-    summary: dict[str, dict[str, float | int | None]] = {}
+    summary: dict[str, _SummaryLine] = {}
     errors: list[str] = []
     duration = None
     loss: tuple[float, float | None] | None = None  # (lost %, jitter ms) of the summary
@@ -109,7 +116,7 @@ def parse_text(text: str) -> Iperf3Result:
         lost_percent=loss[0] if loss else None, jitter_ms=loss[1] if loss else None,
         streams=len(stream_ids) or None, duration_s=duration,
         sender_Gbps=_round(sender.get("gbps")), receiver_Gbps=_round(receiver.get("gbps")),
-        retransmits=sender.get("retr"),  # type: ignore[arg-type]
+        retransmits=sender.get("retr"),
         interval_Gbps=[round(v, 3) for v in intervals.values()],
         errors=errors, completed=bool(summary),
     )
@@ -134,10 +141,13 @@ def parse_json(text: str) -> Iperf3Result:
     doc = load_json_document("\n".join(clean(text).lines))
     if not isinstance(doc, dict) or not ({"start", "end", "intervals", "error"} & set(doc)):
         raise ParseError("JSON lacks iperf3's 'start'/'intervals'/'end' keys")
-    start = doc.get("start") if isinstance(doc.get("start"), dict) else {}
-    end = doc.get("end") if isinstance(doc.get("end"), dict) else {}
-    test = start.get("test_start") if isinstance(start.get("test_start"), dict) else {}
-    connecting = start.get("connecting_to") if isinstance(start.get("connecting_to"), dict) else {}
+    # isinstance() of a .get() narrows the call, not the value it returned: hence the casts.
+    start = cast(dict[str, Any], doc.get("start") if isinstance(doc.get("start"), dict) else {})
+    end = cast(dict[str, Any], doc.get("end") if isinstance(doc.get("end"), dict) else {})
+    test = cast(dict[str, Any],
+                start.get("test_start") if isinstance(start.get("test_start"), dict) else {})
+    connecting = cast(dict[str, Any], start.get("connecting_to")
+                      if isinstance(start.get("connecting_to"), dict) else {})
     errors = [doc["error"]] if isinstance(doc.get("error"), str) else []
     sent = _dict(end, "sum_sent") or _dict(end, "sum")
     received = _dict(end, "sum_received") or _dict(end, "sum")
@@ -170,12 +180,12 @@ def parse_json(text: str) -> Iperf3Result:
     )
 
 
-def _dict(doc: dict, key: str) -> dict:
+def _dict(doc: dict[str, Any], key: str) -> dict[str, Any]:
     value = doc.get(key)
     return value if isinstance(value, dict) else {}
 
 
-def _gbps(total: dict) -> float | None:
+def _gbps(total: dict[str, Any]) -> float | None:
     bps = to_float(str(total.get("bits_per_second"))) if total else None
     return None if bps is None else round(bps / 1e9, 3)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.judge.links import PcieLink
 from sparkctl.checks.parsers.common import ParseError, to_float
@@ -26,7 +27,7 @@ class LspciResult:
     links: list[PcieLink] = field(default_factory=list)
     functions: int = 0  # device lines seen (with or without a link)
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"functions": self.functions,
                 "links": [{"bdf": x.bdf, "device": x.device, "cap_gts": x.cap_gts,
                            "cap_width": x.cap_width, "sta_gts": x.sta_gts,
@@ -36,7 +37,7 @@ class LspciResult:
 def parse(text: str, bdf: str | None = None) -> LspciResult:
     links: list[PcieLink] = []
     functions = 0
-    current: dict = {"bdf": bdf, "device": None}
+    current: dict[str, Any] = {"bdf": bdf, "device": None}
 
     def flush() -> None:
         if any(current.get(k) is not None for k in ("cap_width", "sta_width")):

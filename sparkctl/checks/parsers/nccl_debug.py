@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.parsers.common import ParseError
 from sparkctl.checks.text import clean
@@ -55,7 +56,7 @@ class NcclDebugLog:
     hosts: list[str] = field(default_factory=list)  # from the "host:pid:tid [dev]" line heads
     nranks: int | None = None  # from "comm 0x... rank 0 nranks 2 ... Init COMPLETE"
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {
             "nccl_version": self.nccl_version,
             "nccl_release": self.nccl_release,

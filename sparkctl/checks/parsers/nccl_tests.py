@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from sparkctl.checks.parsers import nccl_debug
 from sparkctl.checks.parsers.common import ParseError, to_float, to_int
@@ -44,7 +45,7 @@ class NcclSide:
     wrong: int | None  # None where nccl-tests printed N/A (validation off)
     max_error: float | None = None  # old layout's "error" column (max deviation, e.g. 1e-06)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"time_us": self.time_us, "algbw_GBps": self.algbw_GBps,
                 "busbw_GBps": self.busbw_GBps, "wrong": self.wrong, "max_error": self.max_error}
 
@@ -59,7 +60,7 @@ class NcclRow:
     in_place: NcclSide
     layout: str = "redop+root"  # which header columns the row has (see _Layout)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"size_bytes": self.size_bytes, "count": self.count, "type": self.type,
                 "redop": self.redop, "out_of_place": self.out_of_place.to_dict(),
                 "in_place": self.in_place.to_dict()}
@@ -99,7 +100,7 @@ class NcclTestsResult:
     def largest_size(self) -> int | None:
         return max((r.size_bytes for r in self.rows), default=None)
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         """The DESIGN.md metrics shape for nccl-tests, then what this wave added."""
         return {
             "collective": self.collective,
@@ -321,8 +322,10 @@ def parse_json(text: str) -> NcclTestsResult:
     avg_doc = doc.get("average_bus_bandwidth")
     avg = to_float(str(avg_doc.get("bandwidth"))) if isinstance(avg_doc, dict) else None
     errors = [e for e in doc.get("errors", []) if isinstance(e, str) and e.strip()]
-    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-    devices = config.get("devices") if isinstance(config.get("devices"), list) else []
+    # isinstance() of a .get() narrows the call, not the value it returned: hence the casts.
+    config = cast(dict[str, Any], doc.get("config") if isinstance(doc.get("config"), dict) else {})
+    devices = cast(list[Any],
+                   config.get("devices") if isinstance(config.get("devices"), list) else [])
     hosts = sorted({d["hostname"] for d in devices
                     if isinstance(d, dict) and isinstance(d.get("hostname"), str)})
     if not rows and not errors:

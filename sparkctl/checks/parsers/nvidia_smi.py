@@ -11,6 +11,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.parsers.common import (
     ParseError,
@@ -45,7 +46,7 @@ class Gpu:
     utilization_pct: float | None = None
     ecc_uncorrected: int | None = None  # None where ECC counts are N/A (GB10)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "name": self.name, "bus_id": self.bus_id,
                 "uuid": self.uuid, "temperature_c": self.temperature_c,
                 "power_w": self.power_w, "power_cap_w": self.power_cap_w,
@@ -62,11 +63,11 @@ class NvidiaSmiResult:
     driver_version: str | None
     cuda_version: str | None
     gpus: list[Gpu] = field(default_factory=list)
-    processes: list[dict] = field(default_factory=list)
+    processes: list[dict[str, Any]] = field(default_factory=list)
     attached_gpus: int | None = None
     elided: bool = False  # the publisher cut part of the output ("..")
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"format": self.format, "driver_version": self.driver_version,
                 "cuda_version": self.cuda_version,
                 "gpus": [g.to_dict() for g in self.gpus], "processes": list(self.processes),
@@ -76,7 +77,7 @@ class NvidiaSmiResult:
 def parse_table(text: str) -> NvidiaSmiResult:
     driver = cuda = None
     gpus: list[Gpu] = []
-    processes: list[dict] = []
+    processes: list[dict[str, Any]] = []
     lines = normalise(text).split("\n")
     in_processes = False
     for i, line in enumerate(lines):
@@ -104,7 +105,7 @@ def parse_table(text: str) -> NvidiaSmiResult:
                            processes=processes, attached_gpus=len(gpus))
 
 
-def _table_gpu(first: re.Match, cells1: list[str], cells2: list[str]) -> Gpu:
+def _table_gpu(first: re.Match[str], cells1: list[str], cells2: list[str]) -> Gpu:
     bus_id = cells1[2].split()[0] if cells1[2].split() else None
     ecc = to_int(cells1[3].strip())
     temp = power = cap = pstate = used = total = util = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.parsers.common import ParseError, to_float, to_int
 from sparkctl.checks.text import clean, find_phrases, phrase
@@ -55,7 +56,7 @@ class BandwidthRow:
     average_Gbps: float
     msg_rate_Mpps: float | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"size_bytes": self.size_bytes, "iterations": self.iterations,
                 "peak_Gbps": self.peak_Gbps, "average_Gbps": self.average_Gbps,
                 "msg_rate_Mpps": self.msg_rate_Mpps}
@@ -71,7 +72,7 @@ class LatencyRow:
     t_avg_us: float | None
     t_stdev_us: float | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"size_bytes": self.size_bytes, "iterations": self.iterations,
                 "t_min_us": self.t_min_us, "t_max_us": self.t_max_us,
                 "t_typical_us": self.t_typical_us, "t_avg_us": self.t_avg_us,
@@ -118,7 +119,7 @@ class PerftestResult:
         largest = max(r.size_bytes for r in self.bandwidth_rows)
         return min(r.average_Gbps for r in self.bandwidth_rows if r.size_bytes == largest)
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {
             "test": self.test, "devices": list(self.devices), "qps": self.qps,
             "mtu_bytes": self.mtu_bytes, "link_type": self.link_type,
@@ -148,6 +149,7 @@ def parse(text: str) -> PerftestResult:
     unitless = 0
     table = None  # "bw" or "lat" once a table header was seen
     cpu_column = False
+    row: BandwidthRow | LatencyRow | None  # the walrus below holds one table's row or the other
     for raw in clean(text).lines:
         line = raw.strip()
         if not line:

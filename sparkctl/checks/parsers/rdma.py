@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.parsers.common import ParseError
 from sparkctl.checks.text import clean
@@ -36,7 +37,7 @@ class RdmaPort:
     rate_gbps: int | None = None  # ibstat "Rate"
     lid: int | None = None  # InfiniBand only (RoCE has no LID)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "port": self.port, "active": self.active,
                 "state": self.state, "netdev": self.netdev,
                 "physical_state": self.physical_state, "link_layer": self.link_layer,
@@ -51,7 +52,7 @@ class RdmaPorts:
     devices_without_ports: list[str] = field(default_factory=list)  # listed, port block cut
     counted: bool = False  # every device's port count is printed and all its ports are shown
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"source": self.source, "ports": [p.to_dict() for p in self.ports],
                 "devices_without_ports": list(self.devices_without_ports)}
 

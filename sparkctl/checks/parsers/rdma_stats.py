@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sparkctl.checks.parsers.common import ParseError
 from sparkctl.checks.text import clean
@@ -23,7 +24,7 @@ class RdmaStats:
     source: str  # "rdma-stat" or "hw_counters"
     counters: dict[str, dict[str, int]] = field(default_factory=dict)  # "hca/port" -> values
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         return {"source": self.source,
                 "counters": {k: dict(v) for k, v in self.counters.items()}}
 

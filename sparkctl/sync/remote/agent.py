@@ -14,6 +14,8 @@ the next run). Events go to stdout as "EVENT NAME {json}" lines.
 import os
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 # <local-imports>
 from sparkctl.sync.remote.manifest import (
@@ -62,7 +64,8 @@ def abort_on_eof(stream):
     threading.Thread(target=run, daemon=True).start()
 
 
-STATUS = [lambda: {}]  # what the heartbeat reports; each mode points it at its counters
+# What the heartbeat reports; each mode points it at its counters.
+STATUS: list[Callable[[], dict[str, int]]] = [lambda: {}]
 
 
 def heartbeat():
@@ -136,10 +139,11 @@ def mode_relay(request, stdin):
         plan = read_json_line(stdin)
         abort_on_eof(stdin)
         streams = int(plan.get("streams") or 0)
-        lost, errors = [], []
+        lost: list[list[str]] = []
+        errors: list[SyncError] = []
         if streams:
             listeners.keep_only(plan["listen"])
-            opened = []
+            opened: list[tuple[str, list[Any]]] = []
             # Data from upstream waits until the children are connected; keep that wait
             # well inside the stall/2 after which our upstream would drop us.
             opener = threading.Thread(target=open_children, daemon=True,
@@ -217,7 +221,8 @@ def mode_source(request, stdin):
     manifest = request["manifest"]
     plan = read_json_line(stdin)  # {"send": ranges, "children": [{"name", "streams"}]}
     abort_on_eof(stdin)
-    opened, lost = [], []
+    opened: list[tuple[str, list[Any]]] = []
+    lost: list[list[str]] = []
     open_children(key, plan.get("children", []), stall, opened, lost)
     if not opened:
         emit("FAIL", {"kind": "connect", "error": "no child could be reached: "

@@ -13,6 +13,7 @@ import os
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 # <local-imports>
 from sparkctl.sync.remote.manifest import (
@@ -160,7 +161,7 @@ def scan(destination, verify_all=False):
     layout = destination.layout
     state = {} if verify_all else destination.load_state()
     need = bytearray(layout.total)
-    summary = {"complete": 0, "verified": 0, "new": 0, "replaced": 0, "resumed": [],
+    summary: dict[str, Any] = {"complete": 0, "verified": 0, "new": 0, "replaced": 0, "resumed": [],
                "restarted": []}
     complete = {}
     pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2))

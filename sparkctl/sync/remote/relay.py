@@ -5,6 +5,7 @@ import os
 import queue
 import select
 import threading
+from typing import Any
 
 # <local-imports>
 from sparkctl.sync.remote.wire import DATA, END, HEADER, SyncError, recv_exact
@@ -18,7 +19,7 @@ class BufferPool:
 
     def __init__(self, size, count):
         self.size = size
-        self.free = queue.SimpleQueue()
+        self.free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(count):
             self.free.put(bytearray(size))
 
@@ -89,7 +90,7 @@ class ChildLink:
     def __init__(self, name, sock, give_up_s):
         self.name = name
         self.sock = sock
-        self.queue = queue.Queue(maxsize=self.DEPTH)
+        self.queue: queue.Queue[tuple[Any, Any, Any] | None] = queue.Queue(maxsize=self.DEPTH)
         self.give_up_s = give_up_s
         self.failed = None
         self.thread = threading.Thread(target=self._run, daemon=True)

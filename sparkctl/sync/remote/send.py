@@ -2,6 +2,7 @@
 
 import os
 import threading
+from typing import BinaryIO
 
 # <local-imports>
 from sparkctl.sync.remote.manifest import ids_of
@@ -34,7 +35,7 @@ def send_chunks(sinks, layout, sources, ranges, counter):
     errors = []
 
     def run(sink):
-        handles = {}
+        handles: dict[int, BinaryIO] = {}
         try:
             while not stop.is_set():
                 chunk = work.next()

@@ -164,7 +164,7 @@ class Listeners:
     def accept(self, key, peers, streams, timeout, stall):
         """`streams` authenticated connections from `peers`, in stream order; then every
         listener is closed, so nothing listens while (or after) the data flows."""
-        found = {}
+        found: dict[int, socket.socket] = {}
         deadline = time.monotonic() + timeout
         try:
             while len(found) < streams:

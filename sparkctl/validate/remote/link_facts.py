@@ -1,13 +1,22 @@
 """Print the link facts of the named netdevs and RDMA devices as one JSON object.
 
-argv[1]: JSON {"netdevs": [...], "hcas": [...], "ethtool_stats": bool}
-Reads sysfs and `ip -j addr`; never changes anything.
+argv[1]: JSON {"netdevs": [...], "hcas": [...], "ethtool_stats": bool,
+                "hw_counters": bool, "nic": [netdevs], "rdma_env": path, "root": prefix}
+- hw_counters: each HCA's RoCE counters under ports/1/hw_counters/ (dgx-spark);
+- nic: for these netdevs, the PCI function (sysfs device link), its `lspci -vv -s BDF` and
+  the kernel's current_link_speed/width (what lspci shows as LnkSta, readable without root,
+  Documentation/ABI/testing/sysfs-bus-pci), and `ethtool -i` (firmware-version);
+- rdma_env: the text of the node's measured GID indexes (/etc/sparkctl/rdma.env);
+- root: a prefix for /sys and /etc (tests run this program on a directory tree).
+Reads sysfs, `ip -j addr`, ethtool and lspci; never changes anything.
 """
 
 import json
 import os
 import subprocess
 import sys
+
+ROOT = ""
 
 
 def read(path):
@@ -34,7 +43,7 @@ def run(argv, timeout=5):
 
 
 def netdev(name, addresses, with_stats):
-    base = "/sys/class/net/" + name
+    base = ROOT + "/sys/class/net/" + name
     if not os.path.isdir(base):
         return {"exists": False}
     try:
@@ -58,8 +67,46 @@ def netdev(name, addresses, with_stats):
     return facts
 
 
-def hca(name):
-    base = f"/sys/class/infiniband/{name}/ports/1"
+def nic(name):
+    """The netdev's PCI function: its link as lspci and sysfs show it, and its firmware."""
+    device = ROOT + "/sys/class/net/" + name + "/device"
+    if not os.path.exists(device):
+        return {"bdf": None, "error": "no PCI device behind " + name}
+    bdf = os.path.basename(os.path.realpath(device))
+    out = {"bdf": bdf}
+    for key in ("current_link_speed", "current_link_width", "max_link_speed", "max_link_width"):
+        out[key] = read(device + "/" + key)
+    rc, text, err = run(["lspci", "-vv", "-s", bdf])
+    out["lspci"] = text if rc == 0 else None
+    out["lspci_error"] = None if rc == 0 else (err.strip() or f"rc {rc}")
+    rc, text, err = run(["ethtool", "-i", name])
+    out["ethtool_i"] = text if rc == 0 else None
+    out["ethtool_i_error"] = None if rc == 0 else (err.strip() or f"rc {rc}")
+    return out
+
+
+def hw_counters(base):
+    values = {}
+    try:
+        names = sorted(os.listdir(base + "/hw_counters"))
+    except OSError:
+        return None
+    for counter in names:
+        value = number(read(base + "/hw_counters/" + counter))
+        if value is not None:
+            values[counter] = value
+    return values
+
+
+def rdma_env(path):
+    text = read(ROOT + path)
+    if text is None:
+        return {"path": path, "exists": os.path.exists(ROOT + path), "text": None}
+    return {"path": path, "exists": True, "text": text}
+
+
+def hca(name, with_hw=False):
+    base = f"{ROOT}/sys/class/infiniband/{name}/ports/1"
     if not os.path.isdir(base):
         return {"exists": False}
     gids = {}
@@ -74,12 +121,18 @@ def hca(name):
         value = number(read(f"{base}/counters/{counter}"))
         if value is not None:
             counters[counter] = value
-    return {"exists": True, "state": read(base + "/state"),
-            "link_layer": read(base + "/link_layer"), "gids": gids, "counters": counters}
+    out = {"exists": True, "state": read(base + "/state"),
+           "link_layer": read(base + "/link_layer"), "gids": gids, "counters": counters,
+           "fw_ver": read(f"{ROOT}/sys/class/infiniband/{name}/fw_ver")}
+    if with_hw:
+        out["hw_counters"] = hw_counters(base)
+    return out
 
 
 def main():
+    global ROOT
     request = json.loads(sys.argv[1])
+    ROOT = request.get("root") or ""
     rc, out, err = run(["ip", "-j", "addr", "show"])
     addresses = {}
     if rc == 0:
@@ -93,7 +146,9 @@ def main():
         "ip_error": None if rc == 0 else (err.strip() or f"ip rc {rc}"),
         "netdevs": {n: netdev(n, addresses, request.get("ethtool_stats")) for n in
                     request["netdevs"]},
-        "hcas": {h: hca(h) for h in request.get("hcas", [])},
+        "hcas": {h: hca(h, request.get("hw_counters")) for h in request.get("hcas", [])},
+        "nics": {n: nic(n) for n in request.get("nic") or []},
+        "rdma_env": rdma_env(request["rdma_env"]) if request.get("rdma_env") else None,
     }))
 
 

@@ -98,7 +98,9 @@ def neighbours(ifname, count, interval, out):
 
 def main():
     request = json.loads(sys.argv[1])
-    pings, tcp, seen = [], [], []
+    pings: list[dict[str, object]] = []
+    tcp: list[dict[str, object]] = []
+    seen: list[dict[str, object]] = []
     interval = float(request.get("interval", 0.2))
     counts = (int(request.get("small_count", 2)), int(request.get("ping_count", 3)))
     threads = []

@@ -19,7 +19,7 @@ SYN_RECV = "03"
 
 def half_open(ports):
     """(local address, peer address) of SYN_RECV entries on our ports, from /proc/net/tcp."""
-    found = []
+    found: list[list[str]] = []
     try:
         with open("/proc/net/tcp") as handle:
             lines = handle.read().splitlines()[1:]
@@ -57,7 +57,8 @@ def main():
     watch = list(listeners) + [sys.stdin]
     while time.monotonic() < deadline:
         ready, _, _ = select.select(watch, [], [], max(0.0, deadline - time.monotonic()))
-        if sys.stdin in ready and not sys.stdin.buffer.read1(4096):
+        # typeshed: stdin.buffer is a BinaryIO (no read1); it is a BufferedReader.
+        if sys.stdin in ready and not sys.stdin.buffer.read1(4096):  # type: ignore[union-attr]
             break  # the controller closed our stdin: every client is done
         for sock in ready:
             if sock in listeners:

@@ -130,7 +130,8 @@ def test_fqcn_playbook_converges_the_lab(runs):
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counts.values())
     assert all(c["changed"] > 0 for c in counts.values())
     # The roles ran from the installed collection, not from a checkout.
-    assert "sparkctl.dgx_spark.network : Write the netplan plan for the ConnectX-7 twins" in first.stdout
+    assert ("sparkctl.dgx_spark.network : Write the netplan plan for the ConnectX-7 twins"
+            in first.stdout)
     assert "Validating arguments against arg spec 'main'" in first.stdout
 
 

@@ -1,4 +1,5 @@
-"""Lab fixtures for health: one switch4 lab for the module, provisioned with the real roles."""
+"""Lab fixtures for health: one switch4 and one ring3 lab, provisioned with the real roles;
+session-scoped, so the two-cluster test finds both up side by side without a lab of its own."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ def sparkctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
 def health_json(lab: str, db: Path, *extra: str) -> tuple[int, dict]:
     done = sparkctl("health", "--lab", lab, "--db", str(db), "-f", "json", *extra, timeout=60)
     assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)
+    doc = json.loads(done.stdout)
+    import jsonschema
+
+    from sparkctl.outputs import schema
+
+    jsonschema.validate(doc, schema("health"))  # every lab run's JSON against its schema
+    return done.returncode, doc
 
 
 def provisioned_lab(name: str, topology: str):
@@ -40,11 +47,11 @@ def provisioned_lab(name: str, topology: str):
         sparkctl("lab", "down", "--name", name, timeout=120)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def switch4_lab():
     yield from provisioned_lab("hlt4", "switch4")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ring3_lab():
     yield from provisioned_lab("hlt3", "ring3")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -166,31 +168,9 @@ def test_prometheus_textfile_from_the_lab_parses(switch4_lab, tmp_path):
                     "-f", "prometheus", "-o", str(prom))
     assert done.returncode == 0 and done.stdout == ""  # quiet on success
     names = {f.name for f in text_string_to_metric_families(prom.read_text())}
-    assert {"sparkctl_rail_up", "sparkctl_rail_speed_mbps", "sparkctl_check_ok",
-            "sparkctl_last_run_timestamp_seconds"} <= names
-
-
-def test_timer_role_converges_idempotently_with_systemd(switch4_lab):
-    """Lab nodes boot systemd, so the role installs a systemd timer there (the cron path is
-    for hosts without systemd). That the timer fires: tests/integration/lab/
-    test_systemd_nodes.py."""
-    refused = sparkctl("health", "install", "--lab", switch4_lab, "--on", "node")
-    assert refused.returncode == 1 and "/usr/local/bin/sparkctl is missing" in refused.stderr
-    args = ("health", "install", "--lab", switch4_lab, "--on", "node", "--every", "5m",
-            "--skip-binary-check")
-    first, again = sparkctl(*args), sparkctl(*args)
-    assert first.returncode == 0 and "change(s)" in first.stdout, first.stderr
-    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
-    entry = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
-                     "systemctl cat sparkctl-health.service sparkctl-health.timer; "
-                     "systemctl is-active sparkctl-health.timer")
-    assert "ExecStart=/usr/local/bin/sparkctl health --inventory " \
-           "/etc/sparkctl/health-inventory.yml --quiet --format prometheus" in entry.stdout
-    assert "OnCalendar=*:0/5" in entry.stdout and entry.stdout.strip().endswith("active")
-    gone = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
-    gone_again = sparkctl("health", "uninstall", "--lab", switch4_lab, "--on", "node")
-    assert "change(s)" in gone.stdout and "nothing to change" in gone_again.stdout
-    left = sparkctl("lab", "ssh", "--name", switch4_lab, "spark-3", "--",
-                    "ls /etc/systemd/system/sparkctl-health.timer "
-                    "/etc/sparkctl/health-inventory.yml")
-    assert left.returncode != 0
+    assert {"sparkctl_rail_up", "sparkctl_rail_mtu_bytes", "sparkctl_check_ok",
+            "sparkctl_check_status", "sparkctl_last_run_timestamp_seconds"} <= names
+    if shutil.which("promtool"):  # .ci/setup installs it: a real run's textfile is lint-clean
+        lint = subprocess.run(["promtool", "check", "metrics"], input=prom.read_text(),
+                              capture_output=True, text=True, timeout=60)
+        assert lint.returncode == 0 and lint.stderr == "", lint.stderr

@@ -175,7 +175,7 @@ def test_lab_shims_prints_every_entry_with_its_reason():
     out = subprocess.run([sys.executable, "-m", "sparkctl", "lab", "shims", "-f", "json"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    rows = json.loads(out.stdout)
+    rows = json.loads(out.stdout)["shims"]
     assert [(r["kind"], r["where"]) for r in rows] == [(k, p) for k, _, p, _ in
                                                        node_os.shim_table()]
     assert {"/usr/bin/udevadm", "/usr/lib/netplan/00-network-manager-all.yaml"} <= {

@@ -103,7 +103,7 @@ def test_status_json_and_list(ring):
         (n.name, n.mgmt_address, "up") for n in record.nodes]
     assert all(isinstance(n["pid"], int) for n in data["nodes"])
     assert len(data["links"]) == 6 and all(li["a"]["state"] == "UP" for li in data["links"])
-    listed = json.loads(sparkctl("lab", "list", "--format", "json").stdout)
+    listed = json.loads(sparkctl("lab", "list", "--format", "json").stdout)["labs"]
     assert {"name": "tcli", "state": "up"}.items() <= next(
         r for r in listed if r["name"] == "tcli").items()
 

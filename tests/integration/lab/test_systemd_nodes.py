@@ -267,16 +267,22 @@ def test_health_timer_is_a_systemd_timer_that_fires_and_uninstall_removes_it(lab
     assert first.returncode == 0 and "change(s)" in first.stdout, first.stdout + first.stderr
     again = sparkctl(*args, timeout=300, env=env)
     assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout
-    prom = "/var/lib/node_exporter/textfile_collector/sparkctl.prom"
-    assert root("spark-1", "systemctl is-enabled sparkctl-health.timer").strip() == "enabled"
-    # OnCalendar *:0/1 plus up to 30 s RandomizedDelaySec: written within 95 s.
+    # the units, the copied inventory and the textfile carry the cluster id (issue 15)
+    found = re.search(r"health timer (sparkctl-health-(\S+)) installed", first.stdout)
+    assert found, first.stdout
+    name, cid = found.groups()
+    prom = f"/var/lib/prometheus/node-exporter/sparkctl-{cid}.prom"
+    assert root("spark-1", f"systemctl is-enabled {name}.timer").strip() == "enabled"
+    # OnCalendar *:0/1 (up to 60 s away), RandomizedDelaySec 30 s and systemd's default
+    # AccuracySec of 1 min (systemd.timer(5): the elapse may come that much later): within
+    # 150 s, plus the service's start.
     text = wait_for(lambda: root("spark-1", f"cat {prom} 2>/dev/null", check=False),
-                    timeout=100, what="the timer to fire")
-    assert "health --inventory /etc/sparkctl/health-inventory.yml --quiet --format " \
-           f"prometheus --output {prom}" in text
-    assert root("spark-1", "systemctl show -p LastTriggerUSec --value sparkctl-health.timer") \
+                    timeout=165, what="the timer to fire")
+    assert f"health --inventory /etc/sparkctl/health-inventory-{cid}.yml --quiet --cluster-id " \
+           f"{cid} --format prometheus --output {prom}" in text
+    assert root("spark-1", f"systemctl show -p LastTriggerUSec --value {name}.timer") \
         .strip() not in ("", "n/a")  # fired by the timer, not started by hand
-    assert root("spark-1", "systemctl show -p Result --value sparkctl-health.service") \
+    assert root("spark-1", f"systemctl show -p Result --value {name}.service") \
         .strip() == "success"
     gone = sparkctl("health", "uninstall", "--lab", LAB, "--on", "node", timeout=300, env=env)
     assert gone.returncode == 0 and "change(s)" in gone.stdout, gone.stdout + gone.stderr

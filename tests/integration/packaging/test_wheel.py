@@ -124,10 +124,22 @@ def test_installed_wheel_runs_every_kind_of_command(wheel, tmp_path):
     # analyze a real nccl-tests output
     proc = _run([sparkctl, "analyze", str(FIXTURE), "--format", "json"], work, env)
     assert proc.returncode in (0, 1), proc.stderr
-    assert json.loads(proc.stdout)[0]["tool"] == "nccl-tests"
+    assert json.loads(proc.stdout)["results"][0]["tool"] == "nccl-tests"
 
     # plan from the shipped model catalogue
     proc = _run([sparkctl, "plan", "-m", "Qwen3.5-397B-A17B", "--quant", "nvfp4", "--format",
                  "json"], work, env)
     assert proc.returncode in (0, 1), proc.stderr
     assert json.loads(proc.stdout)["model"]["name"] == "Qwen3.5-397B-A17B"
+
+
+def test_the_wheel_carries_the_monitoring_files_and_the_json_schemas(wheel):
+    """Alert rules, the Grafana dashboard and every output schema ship in the package."""
+    import zipfile
+
+    from sparkctl.outputs import KINDS
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"sparkctl/data/monitoring/sparkctl-alerts.yml",
+            "sparkctl/data/monitoring/sparkctl-dashboard.json"} <= names
+    assert {f"sparkctl/data/schemas/{kind}.json" for kind in KINDS} <= names

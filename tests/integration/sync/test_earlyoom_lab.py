@@ -59,16 +59,20 @@ def test_earlyoom_takes_the_arguments_and_would_kill_the_model_server_first(lab,
         out = lab.sh(node, "set -f; . /etc/default/earlyoom; timeout 2 earlyoom $EARLYOOM_ARGS "
                      "--dryrun 2>&1; true")
         # earlyoom 1.7 (Ubuntu 24.04, DGX OS) says "mem <=", 1.8 (the lab's trixie) "mem avail <="
-        assert re.search(r"sending SIGTERM when mem (avail )?<=  6\.00% and swap (free )?<= 100\.00%",
-                         out), out
+        assert re.search(r"sending SIGTERM when mem (avail )?<=  6\.00% and "
+                         r"swap (free )?<= 100\.00%", out), out
         assert re.search(r"SIGKILL when mem (avail )?<=  3\.00% and swap (free )?<= 100\.00%",
                          out), out
         assert "Will avoid killing process names that match regex '(systemd|sshd|" in out
-        # force the low-memory branch (a later -m wins) to see whom it would pick
-        out = lab.sh(node, "set -f; . /etc/default/earlyoom; timeout 2 earlyoom $EARLYOOM_ARGS "
+        # Force the low-memory branch to see whom it would pick: a later -m wins (99 is its
+        # limit), and a 2 GiB hog (tail buffering a line that never ends) takes the machine's
+        # available memory below it whatever else runs here.
+        lab.sh(node, "(setsid sh -c 'head -c 2G /dev/zero | tail >/dev/null' "
+                     ">/dev/null 2>&1 &)")
+        out = lab.sh(node, "set -f; . /etc/default/earlyoom; timeout 4 earlyoom $EARLYOOM_ARGS "
                      "-m 99,98 --dryrun 2>&1; true")
-        assert 'uid 0 "vllm"' in out, out
+        assert re.search(r'sending SIG(TERM|KILL) to process \d+ uid \d+ "vllm"', out), out
         assert "dryrun, not actually sending any signal" in out
         assert '"sshd"' not in out
     finally:
-        lab.sh(node, "pkill -x vllm; rm -f /tmp/vllm; true")
+        lab.sh(node, "pkill -x vllm; pkill -x tail; rm -f /tmp/vllm; true")

@@ -48,8 +48,11 @@ def _node(name: str):
     return load_record(LAB).node(name)
 
 
-FREEZE = {"sshd": ["pkill", "-STOP", "-x", "sshd"], "link": ["ip", "link", "set", MGMT, "down"]}
-THAW = {"sshd": ["pkill", "-CONT", "-x", "sshd"], "link": ["ip", "link", "set", MGMT, "up"]}
+# OpenSSH >= 9.8 (the lab's trixie) serves each connection from an `sshd-session` process;
+# 9.6 (DGX OS, Ubuntu 24.04) from an `sshd` child. Freeze both, or open sessions run on.
+SSHD = "sshd|sshd-session"
+FREEZE = {"sshd": ["pkill", "-STOP", "-x", SSHD], "link": ["ip", "link", "set", MGMT, "down"]}
+THAW = {"sshd": ["pkill", "-CONT", "-x", SSHD], "link": ["ip", "link", "set", MGMT, "up"]}
 
 
 @contextmanager

@@ -4,8 +4,11 @@ the right diagnosis while unrelated checks pass; a dead node never breaks the ti
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +52,11 @@ def test_quick_junit_output_and_table(lab, tmp_path):
     assert done.returncode == 0, done.stderr
     suite = ET.parse(junit).getroot().find("testsuite")
     assert int(suite.get("tests")) > 50 and suite.get("failures") == "0"
+    if shutil.which("xmllint"):  # .ci/setup installs it: a real run's JUnit against the xsd
+        xsd = Path(__file__).resolve().parents[2] / "junit" / "junit-10.xsd"
+        lint = subprocess.run(["xmllint", "--noout", "--schema", str(xsd), str(junit)],
+                              capture_output=True, text=True, timeout=60)
+        assert lint.returncode == 0, lint.stderr
     assert not any(c.get("name", "").startswith("rail.") for c in suite.iter("testcase"))
     table = sparkctl("validate", "--lab", LAB, "--only", "links", "--no-history")
     assert table.returncode == 0 and "verdict: pass" in table.stdout

@@ -21,7 +21,11 @@ runner = CliRunner()
 
 def _json(args):
     result = runner.invoke(app, ["analyze", "--format", "json", *args])
-    return result, (json.loads(result.stdout) if result.stdout.strip().startswith("[") else None)
+    if not result.stdout.strip().startswith("{"):
+        return result, None
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1
+    return result, doc["results"]
 
 
 def test_all_pass_exits_0_with_one_json_entry_per_file():

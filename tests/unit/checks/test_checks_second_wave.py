@@ -313,7 +313,7 @@ def test_analyze_dash_reads_stdin():
     text = read("rdma/spark_ideo_ibdev2netdev_one_cable_port0.txt")
     result = runner.invoke(app, ["analyze", "--format", "json", "-"], input=text)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["results"]
     assert data[0]["file"] == "<stdin>" and data[0]["tool"] == "ibdev2netdev"
     bad = runner.invoke(app, ["analyze", "-"], input=read(
         "nvidia-smi/tinygrad47_nvml_driver_library_mismatch_570.124.txt"))
@@ -336,7 +336,7 @@ def test_multi_part_json_keeps_the_per_file_shape_and_adds_parts(monkeypatch):
     monkeypatch.chdir(FIXTURES)
     path = "rdma/3fs263_rdma_link_rxe_then_ip_addr_two_outputs.txt"
     result = runner.invoke(app, ["analyze", "--format", "json", path])
-    entry = json.loads(result.stdout)[0]
+    entry = json.loads(result.stdout)["results"][0]
     assert {"file", "tool", "metrics", "verdict", "diagnosis"} <= set(entry)
     assert set(entry["parts"][0]) == {"lines", "command", "tool", "metrics", "verdict",
                                       "diagnosis"}

@@ -91,9 +91,10 @@ def test_collection_playbook_finds_the_collection_roles_and_modules(built, tmp_p
 LINT = BIN / "ansible-lint"
 
 
-def _lint(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(LINT), "--nocolor"], cwd=path, capture_output=True, text=True,
-                          timeout=600, env=ansible_env(path.parents[2]))  # .../ansible_collections
+def _lint(path: Path, *paths: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINT), "--nocolor", *paths], cwd=path, capture_output=True,
+                          text=True, timeout=600,
+                          env=ansible_env(path.parents[2]))  # .../ansible_collections
 
 
 @pytest.mark.slow
@@ -112,6 +113,6 @@ def test_collection_lint_fails_on_a_broken_galaxy_file(built, tmp_path):
     galaxy = yaml.safe_load((copy / "galaxy.yml").read_text())
     galaxy["tags"] = ["Not A Tag"]
     (copy / "galaxy.yml").write_text(yaml.safe_dump(galaxy))
-    proc = _lint(copy)
+    proc = _lint(copy, "galaxy.yml")
     assert proc.returncode != 0
     assert "galaxy" in proc.stdout + proc.stderr

@@ -130,7 +130,7 @@ def test_checks_list_command():
 
     done = CliRunner().invoke(app, ["checks", "list", "--in", "health", "-f", "json"])
     assert done.exit_code == 0
-    ids = {c["id"] for c in json.loads(done.output)}
+    ids = {c["id"] for c in json.loads(done.output)["checks"]}
     assert {"node.ssh", "host.disk", "rail.bandwidth"} <= ids and "collective.all_reduce" not in ids
     bad = CliRunner().invoke(app, ["checks", "list", "--in", "nope"])
     assert bad.exit_code == 2

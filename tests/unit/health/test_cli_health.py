@@ -1,6 +1,7 @@
 """The health CLI on targets that need no lab: unreachable nodes, history, lock, plot."""
 
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -50,7 +51,8 @@ def test_output_file_is_written_even_with_quiet(tmp_path):
     result = runner.invoke(app, ["health", "--cluster", str(cluster_file(tmp_path, "c")),
                                  "--no-history", "--quiet", "-f", "prometheus", "-o", str(prom)])
     assert result.exit_code == 1
-    assert 'sparkctl_node_up{node="spark-1"} 0.0' in prom.read_text()
+    assert re.search(r'^sparkctl_node_up\{cluster="c-[0-9a-f]{8}",node="spark-1"\} 0\.0$',
+                     prom.read_text(), re.M)
 
 
 def test_second_run_while_locked_exits_2_with_a_clear_message(tmp_path):
@@ -183,7 +185,7 @@ def test_output_file_is_written_in_every_format_even_with_quiet(tmp_path):
         text = out.read_text()
         assert "node.ssh" in text or 'sparkctl_node_up{node="spark-1"} 0.0' in text, fmt
     table = (tmp_path / "out" / "health.table").read_text()
-    assert "sparkctl health: FAIL" in table and "\x1b[" not in table
+    assert "verdict: fail" in table and "\x1b[" not in table
 
 
 def test_budget_nan_or_inf_is_a_usage_error(tmp_path):

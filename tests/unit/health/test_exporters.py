@@ -34,13 +34,16 @@ def families(text: str) -> dict:
 def test_prometheus_text_parses_and_carries_the_named_metrics():
     text = to_prometheus(make_run(), now=1_800_000_000.0)
     parsed = families(text)
-    for name in ("sparkctl_rail_up", "sparkctl_rail_speed_mbps", "sparkctl_check_ok",
+    for name in ("sparkctl_rail_up", "sparkctl_rail_speed_bytes_per_second", "sparkctl_check_ok",
                  "sparkctl_last_run_timestamp_seconds", "sparkctl_health_status",
-                 "sparkctl_check_skipped", "sparkctl_node_up"):
+                 "sparkctl_check_not_applicable", "sparkctl_node_up"):
         assert name in parsed, name
         assert parsed[name].type == "gauge"
     rail = parsed["sparkctl_rail_up"].samples[0]
-    assert rail.labels == {"node": "spark-1", "iface": "enp1s0f1np1"} and rail.value == 1.0
+    assert rail.labels == {"cluster": "", "node": "spark-1", "iface": "enp1s0f1np1"}
+    assert rail.value == 1.0
+    speed = parsed["sparkctl_rail_speed_bytes_per_second"].samples[0].value
+    assert speed == 200e9 / 8  # 200000 Mb/s in bytes per second
     ok = {s.labels["check"]: s.value for s in parsed["sparkctl_check_ok"].samples}
     assert ok == {"node.ssh": 1.0, "link.mtu": 0.0}
     assert parsed["sparkctl_last_run_timestamp_seconds"].samples[0].value == 1_800_000_000.0
@@ -57,7 +60,8 @@ def test_prometheus_textfile_is_written_atomically(tmp_path):
 
 def test_json_is_the_design_shape_plus_skipped():
     doc = json.loads(to_json(make_run()))
-    assert set(doc) == {"verdict", "checks", "started", "duration_s", "skipped", "target"}
+    assert set(doc) == {"schema_version", "verdict", "checks", "started", "duration_s",
+                        "skipped", "target"}
     assert doc["verdict"] == "fail"
     assert set(doc["checks"][0]) == {"id", "kind", "subject", "verdict", "measured",
                                      "expected", "unit", "diagnosis", "hint"}
@@ -68,7 +72,9 @@ def test_junit_marks_the_failing_check():
     root = ET.fromstring(to_junit(make_run()).split("\n", 1)[1])
     suite = root.find("testsuite")
     assert suite.get("name") == "sparkctl.health"
-    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    # the two checks and the GPU check that does not apply on this platform (skipped)
+    assert suite.get("tests") == "3" and suite.get("failures") == "1"
+    assert suite.get("skipped") == "1"
     failed = [c for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed[0].get("name") == "link.mtu [spark-2/enp1s0f1np1]"
 
@@ -89,8 +95,8 @@ def test_a_failed_rail_test_has_no_bandwidth_sample_and_an_up_of_zero():
     run.samples += [Sample("rail_bandwidth_gbps", None, ends, "Gb/s"),
                     Sample("rail_bandwidth_gbps", 1.97, other, "Gb/s")]
     parsed = families(to_prometheus(run))
-    bandwidth = parsed["sparkctl_rail_bandwidth_gbps"].samples
-    assert [(s.labels["node"], s.value) for s in bandwidth] == [("spark-2", 1.97)]
+    bandwidth = parsed["sparkctl_rail_bandwidth_bytes_per_second"].samples
+    assert [(s.labels["node"], s.value) for s in bandwidth] == [("spark-2", 1.97e9 / 8)]
     up = {s.labels["node"]: s.value for s in parsed["sparkctl_rail_bandwidth_up"].samples}
     assert up == {"spark-1": 0.0, "spark-2": 1.0}
 

@@ -31,7 +31,8 @@ def test_json_shape():
     result = run("-m", "glm-5", "--quant", "int4", "--context", "32k", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"model", "request", "weights_total_gib", "kv_bytes_per_token",
+    assert set(data) == {"schema_version", "model", "request", "weights_total_gib",
+                         "kv_bytes_per_token",
                          "topologies", "recommended", "reason", "notes", "confidence",
                          "spark_results"}
     assert [t["name"] for t in data["topologies"]] == ["single", "direct", "ring3", "switch4"]
@@ -51,7 +52,7 @@ def test_list():
     result = run("--list")
     assert result.exit_code == 0
     assert "gpt-oss-120b" in result.stdout and "KV geometry unknown" in result.stdout
-    data = json.loads(run("--list", "--format", "json").stdout)
+    data = json.loads(run("--list", "--format", "json").stdout)["models"]
     assert len(data) == 14
 
 

@@ -166,6 +166,13 @@ def test_layer_types_length_must_match(write_config):
                       params_b=116.83)
 
 
+def test_sliding_layers_without_a_window_are_refused(write_config):
+    # Found by mypy: the planner's notes read sliding_window.value and crashed on None.
+    config = {k: v for k, v in GPT_OSS_120B.items() if k != "sliding_window"}
+    with pytest.raises(InputError, match="sliding_window is missing"):
+        resolve_model(str(write_config(config)), params_b=116.83)
+
+
 def test_heterogeneous_blocks_are_refused(write_config):
     with pytest.raises(InputError, match="block_configs"):
         resolve_model(str(write_config({**LLAMA_70B, "block_configs": [{}]})), params_b=49)

@@ -85,7 +85,7 @@ def test_the_health_unit_is_sandboxed(user):
                  "PrivateTmp=yes", "PrivateDevices=yes", "ProtectKernelTunables=yes",
                  "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
                  "SystemCallFilter=@system-service",
-                 "ReadWritePaths=/var/lib/node_exporter/textfile_collector"):
+                 "ReadWritePaths=/var/lib/prometheus/node-exporter"):
         assert re.search(f"^{re.escape(line)}$", unit, re.M), line
     if user != "root":
         assert "Environment=SPARKCTL_HEALTH_DB=%S/sparkctl/health/health.db" in unit

@@ -42,7 +42,9 @@ def test_table_names_resumed_and_restarted_files_and_errors():
                             NodeResult("spark-2", COMPLETE, written_bytes=2 * MiB, seconds=1.0,
                                        files=files),
                             NodeResult("spark-3", FAILED, error="upstream sent nothing")])
-    text = table_text(report, color=False)
+    narrow = table_text(report, color=False)  # a pipe: 80 columns unless COLUMNS says more
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    text = table_text(report, color=False, width=160)
     assert "resumed: w.bin (3/5 chunks kept)" in text and "restarted: x.bin" in text
     assert "upstream sent nothing" in text and "0.02 Gb/s" in text
     assert "spark-1 -> spark-2 -> spark-3" in text and "verdict fail" in text

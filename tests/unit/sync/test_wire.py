@@ -43,7 +43,8 @@ def test_streams_open_with_the_key_and_arrive_in_stream_order():
     for s in (first, second, a, b):
         s.close()
     # the listener closed as soon as both streams were in
-    assert listening_ports({"127.0.3.2"}) == []
+    # (only this port: another run of these tests on the machine may listen on the address)
+    assert ("127.0.3.2", port) not in listening_ports({"127.0.3.2"})
 
 
 def test_a_wrong_key_is_refused_and_the_listener_keeps_waiting_for_the_real_peer():
@@ -68,7 +69,7 @@ def test_a_peer_that_is_not_the_planned_upstream_is_dropped_before_any_handshake
     assert intruder.recv(64) == b""  # closed without a challenge: nothing learned
     thread.join()
     assert "upstream opened 0 of 1 streams" in box["error"].message
-    assert listening_ports({"127.0.3.4"}) == []  # closed on timeout too
+    assert ("127.0.3.4", port) not in listening_ports({"127.0.3.4"})  # closed on timeout too
 
 
 def test_the_connector_checks_the_listener_proves_the_key_too():
@@ -97,7 +98,7 @@ def test_listening_only_on_given_addresses_and_a_missing_address_is_named():
     ours = [found for found in listening_ports({"127.0.3.6", "0.0.0.0"}) if found[1] == port]
     assert ours == [("127.0.3.6", port)]  # bound to that address, never the wildcard
     listeners.close()
-    assert listening_ports({"127.0.3.6"}) == []
+    assert ("127.0.3.6", port) not in listening_ports({"127.0.3.6"})
     with pytest.raises(SyncError, match="cannot listen on 192.0.2.1") as info:
         Listeners(["192.0.2.1"])  # TEST-NET: never configured here
     assert "planned rail address" in info.value.message

@@ -67,14 +67,14 @@ def test_lab_transport_pass_twin_unused_and_management_fallback():
     before = {"a": {"r0": 0, "r1": 0, "enP7s7": 0}, "b": {"r0": 0, "r1": 0, "enP7s7": 0}}
     even = {"a": {"r0": 500, "r1": 480, "enP7s7": 10}, "b": {"r0": 510, "r1": 490,
                                                               "enP7s7": 9}}
-    assert C.judge_lab_transport(before, even, netdevs).verdict is Verdict.PASS
+    assert C.judge_lab_transport(before, even, netdevs, "enP7s7").verdict is Verdict.PASS
     one_twin = {"a": {"r0": 990, "r1": 5, "enP7s7": 10}, "b": even["b"]}
-    half = C.judge_lab_transport(before, one_twin, netdevs)
+    half = C.judge_lab_transport(before, one_twin, netdevs, "enP7s7")
     assert half.verdict is Verdict.DEGRADED and "a/r1 carried 1%" in half.diagnosis
     mgmt = {"a": {"r0": 5, "r1": 5, "enP7s7": 900}, "b": even["b"]}
-    fallback = C.judge_lab_transport(before, mgmt, netdevs)
+    fallback = C.judge_lab_transport(before, mgmt, netdevs, "enP7s7")
     assert fallback.verdict is Verdict.FAIL and "management" in fallback.diagnosis
-    silent = C.judge_lab_transport(before, before, netdevs)
+    silent = C.judge_lab_transport(before, before, netdevs, "enP7s7")
     assert silent.verdict is Verdict.FAIL
 
 
@@ -82,18 +82,23 @@ def test_parse_counters_ignores_missing_interfaces():
     assert C.parse_counters("r0:100 r1:-1 enP7s7:7\n") == {"r0": 100, "enP7s7": 7}
 
 
-def test_nccl_switch_run_passes_and_socket_speed_run_fails():
+def test_nccl_switch_run_is_judged_at_its_size_and_socket_speed_run_fails():
     good = (FIXTURES / "spark_koyo_all_gather_2node_switch_good_21GBps.txt").read_text()
-    result = C.judge_nccl_run(good, "switch2", 0, "all_gather")
+    four = 4 * 1024**3
+    at_4g = C.CollectiveSize(four, C.T.collective_verdict_expectation("switch2", four),
+                             "the documented 4G fallback")
+    result = C.judge_nccl_run(good, "switch2", 0, "all_gather", at_4g)
     assert result[0].id == "collective.all_gather" and result[0].verdict is Verdict.PASS
+    # the 4G row's out-of-place/in-place mean (22.14, 22.46), not the 1-4G sweep's 21.40
+    assert result[0].measured == pytest.approx(22.30) and result[0].expected == 21.875
     bad = (FIXTURES / "spark_koyo_all_gather_2node_direct_degraded_2p8GBps.txt").read_text()
-    failed = C.judge_nccl_run(bad, "direct", 0, "all_gather")
+    failed = C.judge_nccl_run(bad, "direct", 0, "all_gather", at_4g)
     assert failed[0].verdict is Verdict.FAIL and "~3 GB/s" in failed[0].diagnosis
 
 
 def test_nccl_socket_fallback_log_gives_a_transport_failure():
     text = (FIXTURES / "all_reduce_perf_1gpu_h100_nccl_debug_socket_fallback.txt").read_text()
-    checks = {c.id: c for c in C.judge_nccl_run(text, "switch2", 0)}
+    checks = {c.id: c for c in C.judge_nccl_run(text, "switch2", 0, "all_reduce")}
     assert checks["collective.transport"].verdict is Verdict.FAIL
     assert "NET/Socket" in checks["collective.transport"].diagnosis
 
@@ -105,11 +110,14 @@ def test_nccl_launch_failure_and_exit_status():
     assert "could not start its daemons" in checks[0].diagnosis
 
 
-def test_nccl_command_is_bounded(make_context):
+def test_nccl_command_is_nvidias_single_size_run_bounded_by_T(make_context):
     cmd = C.nccl_tests_command(make_context("switch4", 4), timeout_s=200)
-    assert f"-b {512 * 1024**2}" in cmd and f"-e {4 * 1024**3}" in cmd
-    assert "-T 200" in cmd and "NCCL_DEBUG=INFO" in cmd and "-x NCCL_IB_HCA" in cmd
+    assert "/all_gather_perf -b 17179869184 -e 17179869184 -f 2 -g 1 -T 200" in cmd
+    assert "NCCL_DEBUG=INFO" in cmd and "-x NCCL_IB_HCA" in cmd
     assert "--hostfile" in cmd and "oob_tcp_if_include enP7s7" in cmd
+    reduce = C.nccl_tests_command(make_context("switch4", 4), collective="all_reduce",
+                                  size_bytes=4 * 1024**3)
+    assert "/all_reduce_perf -b 4294967296 -e 4294967296" in reduce
 
 
 def test_lab_command_pins_data_to_the_rails_only_where_possible(make_context):

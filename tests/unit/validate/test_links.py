@@ -130,16 +130,6 @@ def test_gid_index_found_elsewhere_is_named():
     assert links.check_gid("spark-1", plan, v1_only, 3).verdict is Verdict.FAIL
 
 
-def test_counters_zero_pass_and_discards_degrade():
-    plan = iface()
-    assert links.check_counters("spark-1", plan, active_hca(), up()).verdict is Verdict.PASS
-    stats = "NIC statistics:\n     rx_discards_phy: 1234\n     tx_packets: 5\n"
-    result = links.check_counters("spark-1", plan, active_hca(), up(ethtool_stats=stats))
-    assert result.verdict is Verdict.DEGRADED and "rx_discards_phy=1234" in result.diagnosis
-    errors = active_hca(counters={"symbol_error": 7, "link_downed": 0})
-    assert links.check_counters("spark-1", plan, errors, up()).verdict is Verdict.DEGRADED
-
-
 def test_node_link_checks_covers_every_planned_interface():
     plan = (iface(), iface(name="enP2p1s0f1np1", address="192.168.101.1/24", rail=1,
                            hca="roceP2p1s0f1",
