@@ -69,7 +69,8 @@ def _positions(names: list[str], switched: bool) -> list[Box]:
         row_w = len(names) * BOX_W + (len(names) - 1) * GAP
         boxes = [Box(n, 20 + i * step, 20 + BOX_H + GAP * 1.3, BOX_W, BOX_H)
                  for i, n in enumerate(names)]
-        sw_w = max(BOX_W, row_w * 0.6)
+        # wide enough that every node's cable, straight up from its centre, lands on it
+        sw_w = max(BOX_W, row_w - BOX_W * 0.6)
         return [Box(SWITCH, 20 + (row_w - sw_w) / 2, 20, sw_w, BOX_H * 0.7), *boxes]
     if len(names) == 3:  # a triangle: each cable has a side of its own
         return [Box(names[0], 20, 20, BOX_W, BOX_H), Box(names[1], 20 + 2 * step, 20, BOX_W, BOX_H),

@@ -41,6 +41,24 @@ def test_no_cable_crosses_another_box(name):
                     or b.y + b.h <= a.y
 
 
+def _on_edge(point, box, tolerance=0.5):
+    x, y = point
+    inside = box.x - tolerance <= x <= box.x + box.w + tolerance and \
+        box.y - tolerance <= y <= box.y + box.h + tolerance
+    near_side = min(abs(x - box.x), abs(x - box.x - box.w), abs(y - box.y),
+                    abs(y - box.y - box.h)) <= tolerance
+    return inside and near_side
+
+
+@pytest.mark.parametrize("name", list(BUILTINS))
+def test_every_cable_ends_on_both_of_its_boxes(name):
+    # (a switch narrower than its row left the outer nodes' cables ending in the air)
+    places = layout(cluster(name))
+    for wire in places.wires:
+        assert _on_edge(wire.start, places.box(wire.a)), (name, wire)
+        assert _on_edge(wire.end, places.box(wire.b)), (name, wire)
+
+
 def graphviz_plain(dot_text):
     out = subprocess.run(["dot", "-Kneato", "-n", "-Tplain"], input=dot_text, text=True,
                          capture_output=True, timeout=30, check=True).stdout
