@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 
-FREEZE = {"sshd": ["pkill", "-STOP", "-x", "sshd"], "link": ["ip", "link", "set", "enP7s7", "down"]}
-THAW = {"sshd": ["pkill", "-CONT", "-x", "sshd"], "link": ["ip", "link", "set", "enP7s7", "up"]}
+# OpenSSH >= 9.8 (the lab's trixie nodes) serves connections from `sshd-session` processes.
+SSHD = "sshd|sshd-session"
+FREEZE = {"sshd": ["pkill", "-STOP", "-x", SSHD], "link": ["ip", "link", "set", "enP7s7", "down"]}
+THAW = {"sshd": ["pkill", "-CONT", "-x", SSHD], "link": ["ip", "link", "set", "enP7s7", "up"]}
 
 
 def frozen_run(lab: str, node: str, how: str, args: list[str], budget: float,
