@@ -169,3 +169,25 @@ def budget_option(value: float | None) -> float | None:
     from sparkctl.engine.budget import checked_budget
 
     return checked_budget(value)
+
+
+def finish_playbook_run(result, what: str, timeout_s: float, again: str) -> None:
+    """Exit the way every Ansible-backed command does: 130 when interrupted, 1 (naming the
+    failed or unreachable hosts) when it failed or ran out of time, else return. `what`
+    names the run in messages; `again` says how to carry on ("re-run the same command")."""
+    from sparkctl.errors import RunFailed
+    from sparkctl.exitcodes import ExitCode
+
+    if result.status == "canceled":
+        typer.echo(f"sparkctl: interrupted; stopped the {what}. To carry on, {again}.",
+                   err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if result.status == "timeout":
+        raise RunFailed(f"the {what} took longer than {timeout_s:g} s and was stopped",
+                        hint=f"see {result.run_dir}; {again}")
+    if not result.ok:
+        bad = [h for h, s in result.stats.items() if s.failed or s.unreachable]
+        where = f"on {', '.join(bad)}" if bad else f"(ansible-playbook exit {result.rc})"
+        raise RunFailed(f"{what} failed {where}",
+                        hint=f"fix what the table says, then {again}; logs: "
+                             f"{result.run_dir}/artifacts/run/stdout")

@@ -14,11 +14,10 @@ from sparkctl.cli.common import (
     InventoryOpt,
     LabOpt,
     TopologyOpt,
+    finish_playbook_run,
     target_from_options,
     whole,
 )
-from sparkctl.errors import RunFailed
-from sparkctl.exitcodes import ExitCode
 
 
 def provision(
@@ -72,19 +71,7 @@ def provision(
 
     for note in fabric_notices(target.cluster.spec):
         console.print(note, style="yellow", highlight=False, soft_wrap=True)
-    if result.status == "canceled":
-        typer.echo(f"sparkctl: interrupted; stopped the run. To resume, "
-                   f"{resume_hint(result)}.", err=True)
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
-    if result.status == "timeout":
-        raise RunFailed(f"the run took longer than {timeout} s and was stopped",
-                        hint=f"see {result.run_dir}; {resume_hint(result)}")
-    if not result.ok:
-        bad = [h for h, s in result.stats.items() if s.failed or s.unreachable]
-        what = f"on {', '.join(bad)}" if bad else f"(ansible-playbook exit {result.rc})"
-        raise RunFailed(f"provisioning failed {what}",
-                        hint=f"fix what the table says, then {resume_hint(result)}; "
-                        f"logs: {result.run_dir}/artifacts/run/stdout")
+    finish_playbook_run(result, "provisioning", timeout, resume_hint(result))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,11 +14,10 @@ from sparkctl.cli.common import (
     InventoryOpt,
     LabOpt,
     TopologyOpt,
+    finish_playbook_run,
     target_from_options,
     whole,
 )
-from sparkctl.errors import RunFailed
-from sparkctl.exitcodes import ExitCode
 
 network_app = typer.Typer(no_args_is_help=True, help="The nodes' network as sparkctl "
                           "journaled it before its first change.")
@@ -99,19 +98,8 @@ def _finish(action, run, target, request) -> None:
     verb = {"uninstall": "uninstalling", "network restore": "restoring the network of"}[action]
     result = run(target, request, RichProgress(Console(stderr=True), action=verb))
     print_summary(Console(), result, action)
-    if result.status == "canceled":
-        typer.echo(f"sparkctl: interrupted; stopped the {action}. Re-run the same command: "
-                   "what is already undone is not undone again.", err=True)
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
-    if result.status == "timeout":
-        raise RunFailed(f"the {action} took longer than {request.timeout_s} s and was stopped",
-                        hint=f"see {result.run_dir}; re-run the same command")
-    if not result.ok:
-        bad = [h for h, s in result.stats.items() if s.failed or s.unreachable]
-        what = f"on {', '.join(bad)}" if bad else f"(ansible-playbook exit {result.rc})"
-        raise RunFailed(f"{action} failed {what}",
-                        hint=f"fix what the table says, then re-run; logs: "
-                        f"{result.run_dir}/artifacts/run/stdout")
+    # Re-running is safe: what is already undone is not undone again.
+    finish_playbook_run(result, action, request.timeout_s, "re-run the same command")
 
 
 def register(app: typer.Typer) -> None:
