@@ -8,8 +8,8 @@ One <testcase> per check. What each verdict becomes:
   figure): <error type="fail">, so `errors` counts checks that could not be carried out and
   `failures` checks that were measured and found wanting;
 - degraded: <failure type="degraded"> (sparkctl exits 1 on it), or with degraded="warn" a
-  passing testcase whose <system-out> starts "DEGRADED:" (the job then turns on the exit
-  code alone, which stays 1: `--junit-degraded` changes the report, not the verdict);
+  passing testcase whose <system-out> starts "DEGRADED" (and `--junit-degraded warn` makes
+  a run whose worst verdict is degraded exit 0, so the job only warns; engine/outcome.py);
 - skipped (not measured) and checks that do not apply on this platform: <skipped>.
 Testcase times are the seconds from the start of the check's stage to its result (checks of
 one stage run in parallel); a check with no recorded time has no `time` attribute.

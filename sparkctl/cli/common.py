@@ -33,9 +33,10 @@ class JunitDegraded(str, Enum):
 
 
 JunitDegradedOpt = Annotated[JunitDegraded, typer.Option(
-    "--junit-degraded", help="With --format junit: report degraded checks as failures (fail) "
-                             "or as passing testcases with a warning (warn); the exit code is "
-                             "1 either way.")]
+    "--junit-degraded", help="fail: a degraded check fails the job (a JUnit failure, exit "
+                             "1). warn: it only warns (a passing JUnit testcase marked "
+                             "DEGRADED, and exit 0 when nothing failed); failures still exit "
+                             "1.")]
 
 
 def target_from_options(topology: str | None, hosts: str | None, cluster: Path | None,
@@ -152,14 +153,15 @@ def emit(text: str, output: Path | None, *, quiet: bool = False,
         typer.echo(summary)
 
 
-def finish_run(report, what: str) -> None:
-    """Exit with the report's code (sparkctl.engine.outcome); say so when nothing ran."""
+def finish_run(report, what: str, *, degraded_ok: bool = False) -> None:
+    """Exit with the report's code (sparkctl.engine.outcome); say so when nothing ran.
+    `degraded_ok` (--junit-degraded warn): a degraded run exits 0."""
     from sparkctl.engine.outcome import exit_code, nothing_checked
 
     message = nothing_checked(report, what)
     if message:
         typer.echo(f"sparkctl: {message}", err=True)
-    raise typer.Exit(int(exit_code(report)))
+    raise typer.Exit(int(exit_code(report, degraded_ok=degraded_ok)))
 
 
 def budget_option(value: float | None) -> float | None:

@@ -144,7 +144,7 @@ def health(
                           width=term.width, junit_degraded=junit_degraded.value),
          output, quiet=quiet,
          summary=exporters.summary_line(run), healthy=run.report.verdict == "pass")
-    finish_run(run.report, "health")
+    finish_run(run.report, "health", degraded_ok=junit_degraded is JunitDegraded.warn)
 
 
 @app.command("history")

@@ -1,8 +1,9 @@
 """What a report means as a process exit code (sparkctl.exitcodes), for validate and health.
 
 - 0: every judged check passed (`info` checks do not count against it);
-- 1: a check failed or is degraded, or some checks were skipped (the run did not verify all
-  it was asked to: a node stopped answering, the budget ran out);
+- 1: a check failed or is degraded (degraded exits 0 with --junit-degraded warn), or some
+  checks were skipped (the run did not verify all it was asked to: a node stopped
+  answering, the budget ran out);
 - 2: nothing of what was asked was judged (only the preconditions, `node.ssh` and
   `link.facts`, or nothing at all): the selection has no check that can run on this target
   (e.g. `--only collective` on one node), or the budget was too small to start any. Such a
@@ -36,10 +37,17 @@ def with_outcome(report: Report) -> Report:
     return replace(report, verdict=Verdict.SKIPPED) if empty(report) else report
 
 
-def exit_code(report: Report) -> ExitCode:
+def exit_code(report: Report, *, degraded_ok: bool = False) -> ExitCode:
+    """`degraded_ok`: the user asked degraded checks only to warn (--junit-degraded warn), so
+    a run whose worst verdict is degraded exits 0; failed or skipped checks still exit 1."""
     if empty(report):
         return ExitCode.USAGE
-    return ExitCode.OK if report.verdict is Verdict.PASS else ExitCode.FAILED
+    if report.verdict is Verdict.PASS:
+        return ExitCode.OK
+    if degraded_ok and report.verdict is Verdict.DEGRADED and \
+            not any(c.verdict is Verdict.SKIPPED for c in report.checks):
+        return ExitCode.OK
+    return ExitCode.FAILED
 
 
 def nothing_checked(report: Report, what: str) -> str | None:

@@ -65,6 +65,23 @@ def test_an_empty_report_is_not_a_pass():
     assert failed.verdict is Verdict.FAIL and exit_code(failed) is ExitCode.FAILED
 
 
+def test_junit_degraded_warn_lets_a_degraded_run_pass_but_never_a_failed_or_partial_one():
+    from sparkctl.engine.outcome import exit_code
+    from sparkctl.exitcodes import ExitCode
+
+    def report(*verdicts):
+        return Report.from_checks([_check(str(i), v) for i, v in enumerate(verdicts)],
+                                  started=datetime.now(UTC), duration_s=0)
+
+    degraded = report(Verdict.PASS, Verdict.DEGRADED)
+    assert exit_code(degraded) is ExitCode.FAILED  # the default: degraded fails the job
+    assert exit_code(degraded, degraded_ok=True) is ExitCode.OK
+    failed = report(Verdict.DEGRADED, Verdict.FAIL)
+    assert exit_code(failed, degraded_ok=True) is ExitCode.FAILED
+    partial = report(Verdict.DEGRADED, Verdict.SKIPPED)  # something was not measured
+    assert exit_code(partial, degraded_ok=True) is ExitCode.FAILED
+
+
 def test_junit_skipped_and_info():
     checks = [_check("i", Verdict.INFO), _check("s", Verdict.SKIPPED)]
     suite = ET.fromstring(Report.from_checks(checks, started=datetime.now(UTC),
