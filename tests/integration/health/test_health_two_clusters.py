@@ -53,7 +53,8 @@ def test_two_labs_keep_separate_timers_textfiles_and_history(switch4_lab, ring3_
             assert f"--cluster-id {cid} --probe-every 2 --format prometheus --output " \
                    f"/var/lib/prometheus/node-exporter/sparkctl-{cid}.prom" in unit
             assert f"--inventory /etc/sparkctl/health-inventory-{cid}.yml" in unit
-            assert "OnCalendar=*:0/5" in on_node(lab, f"systemctl cat {name}.timer")
+            timer = on_node(lab, f"systemctl cat {name}.timer")
+            assert "OnCalendar=*:0/5" in timer and "AccuracySec=1s" in timer
             assert on_node(lab, f"systemctl is-active {name}.timer").strip() == "active"
         # one controller, one textfile directory, one history: the commands the installer
         # schedules, run twice each (--probe-every 2: the first run probes, the second not)

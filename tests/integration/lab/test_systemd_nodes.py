@@ -273,11 +273,10 @@ def test_health_timer_is_a_systemd_timer_that_fires_and_uninstall_removes_it(lab
     name, cid = found.groups()
     prom = f"/var/lib/prometheus/node-exporter/sparkctl-{cid}.prom"
     assert root("spark-1", f"systemctl is-enabled {name}.timer").strip() == "enabled"
-    # OnCalendar *:0/1 (up to 60 s away), RandomizedDelaySec 30 s and systemd's default
-    # AccuracySec of 1 min (systemd.timer(5): the elapse may come that much later): within
-    # 150 s, plus the service's start.
+    # OnCalendar *:0/1 (up to 60 s away), RandomizedDelaySec 30 s and the role's AccuracySec
+    # of 1 s: within 91 s, plus the service's start.
     text = wait_for(lambda: root("spark-1", f"cat {prom} 2>/dev/null", check=False),
-                    timeout=165, what="the timer to fire")
+                    timeout=120, what="the timer to fire")
     assert f"health --inventory /etc/sparkctl/health-inventory-{cid}.yml --quiet --cluster-id " \
            f"{cid} --format prometheus --output {prom}" in text
     assert root("spark-1", f"systemctl show -p LastTriggerUSec --value {name}.timer") \
