@@ -33,7 +33,8 @@ def test_healthy_switch4_passes_every_check_through_the_cli(lab, tmp_path):
     report = json.loads(out.read_text())
     assert done.returncode == 0, json.dumps([c for c in report["checks"]
                                              if c["verdict"] not in ("pass", "info")], indent=1)
-    assert set(report) == {"verdict", "checks", "started", "duration_s"}
+    assert set(report) == {"schema_version", "verdict", "checks", "started", "duration_s"}
+    assert report["schema_version"] == 1
     assert report["verdict"] == "pass"
     ids = {c["id"] for c in report["checks"]}
     assert {"link.carrier", "link.speed", "link.mtu", "link.address", "link.stray",
